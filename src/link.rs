@@ -1,0 +1,270 @@
+//! HAL links: one link, and the `_links` map whose values are one link or an array.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+use crate::error::Error;
+
+/// A link of a UCWA resource: where a related resource or action lives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Link {
+    /// The target: absolute, relative to the server's origin, or a `data:` URI.
+    pub href: String,
+    /// A human-readable title, when the server gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The raw `revision` attribute (a decimal version; absent means 1).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "revision_text"
+    )]
+    pub revision: Option<String>,
+    /// Attributes this version of the crate does not know, kept as sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Link {
+    /// A link to `href` with no other attributes.
+    pub fn new(href: impl Into<String>) -> Self {
+        Link {
+            href: href.into(),
+            title: None,
+            revision: None,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// The link's revision: 1 when absent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the server sent a revision that is not a decimal number.
+    pub fn revision(&self) -> Result<u64, Error> {
+        match &self.revision {
+            None => Ok(1),
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|source| Error::decode(format!("link revision {text:?}"), source)),
+        }
+    }
+
+    /// Whether the href is a `data:` URI (which carries its content and is never fetched).
+    pub fn is_data(&self) -> bool {
+        self.href
+            .get(..5)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+    }
+
+    /// The href resolved against `base` (normally the client's origin).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the href is not a valid URL reference.
+    pub fn resolve(&self, base: &Url) -> Result<Url, Error> {
+        base.join(&self.href)
+            .map_err(|source| Error::decode(format!("link href {:?}", self.href), source))
+    }
+}
+
+/// The `_links` of a resource: each rel maps to one or more links.
+///
+/// JSON carries a single link as an object and a repeated rel as an array; both read the same.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Links(BTreeMap<String, Vec<Link>>);
+
+impl Links {
+    /// The first link with this rel.
+    pub fn get(&self, rel: &str) -> Option<&Link> {
+        self.0.get(rel).and_then(|links| links.first())
+    }
+
+    /// Every link with this rel, in the server's order (empty when there is none).
+    pub fn get_all(&self, rel: &str) -> &[Link] {
+        self.0.get(rel).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The first link with this rel, or the error that names the missing capability.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingLink`] when there is no such link.
+    pub fn require(&self, rel: &str) -> Result<&Link, Error> {
+        self.get(rel).ok_or_else(|| Error::missing_link(rel))
+    }
+
+    /// Whether a link with this rel exists.
+    pub fn contains(&self, rel: &str) -> bool {
+        self.get(rel).is_some()
+    }
+
+    /// All rels and their links, sorted by rel.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Link])> {
+        self.0
+            .iter()
+            .map(|(rel, links)| (rel.as_str(), links.as_slice()))
+    }
+
+    /// Adds a link under `rel`, after any already there.
+    pub fn push(&mut self, rel: impl Into<String>, link: Link) {
+        self.0.entry(rel.into()).or_default().push(link);
+    }
+
+    /// The number of rels.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no links at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for Links {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(LinksVisitor)
+    }
+}
+
+impl Serialize for Links {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (rel, links) in &self.0 {
+            match links.as_slice() {
+                [one] => map.serialize_entry(rel, one)?,
+                many => map.serialize_entry(rel, many)?,
+            }
+        }
+        map.end()
+    }
+}
+
+struct LinksVisitor;
+
+impl<'de> Visitor<'de> for LinksVisitor {
+    type Value = Links;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of rels to links")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Links, A::Error> {
+        let mut links = Links::default();
+        while let Some(rel) = map.next_key::<String>()? {
+            let OneOrMany(found) = map.next_value()?;
+            links.0.entry(rel).or_default().extend(found);
+        }
+        Ok(links)
+    }
+}
+
+/// One link object or an array of them.
+struct OneOrMany(Vec<Link>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a link object or an array of link objects")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OneOrMany, A::Error> {
+                let link = Link::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(OneOrMany(vec![link]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut links = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+                while let Some(link) = seq.next_element()? {
+                    links.push(link);
+                }
+                Ok(OneOrMany(links))
+            }
+        }
+
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+/// Accepts a revision written as a string or a number.
+fn revision_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_single_links_and_arrays() {
+        let links: Links = serde_json::from_str(
+            r#"{
+                "self": {"href": "/a"},
+                "participant": [{"href": "/p/1", "title": "One"}, {"href": "/p/2"}],
+                "empty": []
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(links.get("self").unwrap().href, "/a");
+        assert_eq!(links.get_all("participant").len(), 2);
+        assert_eq!(links.get("participant").unwrap().title.as_deref(), Some("One"));
+        assert!(links.get("empty").is_none());
+        assert!(links.get_all("absent").is_empty());
+    }
+
+    #[test]
+    fn keeps_unknown_attributes_and_reads_revisions() {
+        let link: Link =
+            serde_json::from_str(r#"{"href": "/x", "revision": 3, "hreflang": "en"}"#).unwrap();
+        assert_eq!(link.revision().unwrap(), 3);
+        assert_eq!(link.extra.get("hreflang"), Some(&Value::from("en")));
+        assert_eq!(Link::new("/y").revision().unwrap(), 1);
+
+        let bad: Link = serde_json::from_str(r#"{"href": "/x", "revision": "two"}"#).unwrap();
+        assert_eq!(bad.revision().unwrap_err().kind().as_str(), "decode");
+    }
+
+    #[test]
+    fn missing_link_names_the_rel() {
+        let error = Links::default().require("renegotiations").unwrap_err();
+        assert_eq!(error.rel(), Some("renegotiations"));
+        assert_eq!(error.to_string(), "the resource has no `renegotiations` link");
+    }
+
+    #[test]
+    fn resolves_relative_hrefs_against_the_origin() {
+        let origin = Url::parse("https://fe1.contoso.com/").unwrap();
+        let link = Link::new("/ucwa/v1/applications/192");
+        assert_eq!(
+            link.resolve(&origin).unwrap().as_str(),
+            "https://fe1.contoso.com/ucwa/v1/applications/192"
+        );
+        assert!(Link::new("DATA:application/sdp,x").is_data());
+    }
+
+    #[test]
+    fn links_serialize_back_in_the_one_or_many_form() {
+        let text = r#"{"a":{"href":"/a"},"b":[{"href":"/b1"},{"href":"/b2"}]}"#;
+        let links: Links = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&links).unwrap(), text);
+    }
+}

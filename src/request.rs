@@ -1,0 +1,202 @@
+//! The one path every request takes: origin guard, token, timeout, bounded body, typed errors.
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use tracing::Instrument;
+use url::Url;
+
+use crate::client::Client;
+use crate::error::{Error, ServiceError};
+use crate::operation_id::OperationId;
+use crate::resource::Resource;
+
+/// The media type of SDP bodies.
+pub(crate) const SDP: &str = "application/sdp";
+
+/// The media type the client asks for and sends JSON as.
+pub(crate) const JSON: &str = "application/json";
+
+/// One request, described before it is sent.
+pub(crate) struct Request<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    /// The rel of the link the URL came from, for logs.
+    pub(crate) rel: &'a str,
+    pub(crate) operation_id: Option<&'a OperationId>,
+    pub(crate) body: Option<(&'static str, Bytes)>,
+    /// The statuses that mean success; any other is an error.
+    pub(crate) expect: &'a [StatusCode],
+}
+
+/// A successful response, with its body read in full.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Response {
+    /// Parses the body as a resource, choosing the codec by `Content-Type`.
+    pub(crate) fn resource(&self) -> Result<Resource, Error> {
+        let content_type = self
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok());
+        match content_type {
+            Some(text) if !is_json_content_type(text) => Err(Error::decode_plain(format!(
+                "a resource of type {text:?}: only json representations are read"
+            ))),
+            _ => Resource::from_json(&self.body),
+        }
+    }
+}
+
+impl Client {
+    /// Sends a request and reads its response, bounded in time and size.
+    pub(crate) async fn execute(&self, request: Request<'_>) -> Result<Response, Error> {
+        let span = tracing::debug_span!(
+            "ucwa.request",
+            method = %request.method,
+            rel = request.rel,
+            url = %request.url,
+            operation_id = request.operation_id.map(OperationId::as_str),
+            status = tracing::field::Empty,
+        );
+        let timeout = self.inner.timeout;
+        let exchange = self.exchange(request);
+        let outcome = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Timeout(timeout)),
+        };
+        let _entered = span.enter();
+        match &outcome {
+            Ok(response) => tracing::debug!(status = response.status.as_u16(), "ok"),
+            Err(error) => tracing::debug!(kind = error.kind().as_str(), "failed"),
+        }
+        outcome
+    }
+
+    async fn exchange(&self, request: Request<'_>) -> Result<Response, Error> {
+        self.check_target(&request.url)?;
+
+        let mut authorization = self.authorization().await?;
+        authorization.set_sensitive(true);
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), request.url.clone())
+            .header(AUTHORIZATION, authorization)
+            .header(ACCEPT, JSON);
+        if let Some((content_type, body)) = request.body {
+            if content_type == SDP {
+                tracing::trace!(sdp = %String::from_utf8_lossy(&body), "request body");
+            }
+            builder = builder.header(CONTENT_TYPE, content_type).body(body);
+        }
+
+        let response = builder
+            .send()
+            .await
+            .map_err(|error| self.transport_error(error))?;
+        let status = response.status();
+        tracing::Span::current().record("status", status.as_u16());
+        let headers = response.headers().clone();
+        let body = self.read_body(response).await?;
+
+        if request.expect.contains(&status) {
+            Ok(Response {
+                status,
+                headers,
+                body,
+            })
+        } else {
+            let error = ServiceError::from_response(status, &headers, body);
+            Err(Error::Service(Box::new(error)))
+        }
+    }
+
+    async fn authorization(&self) -> Result<HeaderValue, Error> {
+        let token = self.inner.tokens.token().await?;
+        // The token is never put in an error message, even when it is unusable.
+        HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).map_err(|_| {
+            Error::InvalidInput("the token holds characters not allowed in a header".to_owned())
+        })
+    }
+
+    /// GETs a resource and parses it.
+    pub(crate) async fn get_resource(&self, url: Url, rel: &str) -> Result<Resource, Error> {
+        let response = self
+            .execute(Request {
+                method: Method::GET,
+                url,
+                rel,
+                operation_id: None,
+                body: None,
+                expect: &[StatusCode::OK],
+            })
+            .await?;
+        response.resource()
+    }
+
+    fn transport_error(&self, error: reqwest::Error) -> Error {
+        if error.is_timeout() {
+            Error::Timeout(self.inner.timeout)
+        } else {
+            Error::Transport(error)
+        }
+    }
+
+    /// Reads the body, refusing it as soon as it passes the limit.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, Error> {
+        let limit = self.inner.max_body;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(Error::BodyTooLarge { limit });
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| self.transport_error(error))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(Error::BodyTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+}
+
+
+/// Whether a `Content-Type` value names a JSON representation, with or without parameters.
+pub(crate) fn is_json_content_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case(JSON)
+        || essence.eq_ignore_ascii_case("application/vnd.microsoft.com.ucwa+json")
+        || essence.eq_ignore_ascii_case("text/json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_content_types() {
+        for value in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/vnd.microsoft.com.ucwa+json",
+        ] {
+            assert!(is_json_content_type(value), "{value}");
+        }
+        for value in ["text/html", "application/xml", "application/jsonx", ""] {
+            assert!(!is_json_content_type(value), "{value}");
+        }
+    }
+}

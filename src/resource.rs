@@ -1,0 +1,197 @@
+//! The resource model every typed view reads from: properties, links and embedded resources.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::link::{Link, Links};
+
+/// A UCWA resource as the server sent it: its properties, its `_links` and its `_embedded`
+/// resources. Unknown properties and links are kept, never rejected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    /// The resource's links by rel.
+    #[serde(rename = "_links", default)]
+    links: Links,
+    /// Embedded resources by rel.
+    #[serde(
+        rename = "_embedded",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "embedded_resources"
+    )]
+    embedded: BTreeMap<String, Vec<Resource>>,
+    /// Every other member of the object.
+    #[serde(flatten)]
+    properties: Map<String, Value>,
+}
+
+impl Resource {
+    /// Parses a resource from a JSON body.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the body is not a JSON object of the resource shape.
+    pub fn from_json(body: &[u8]) -> Result<Self, Error> {
+        serde_json::from_slice(body).map_err(|source| Error::decode("a json resource", source))
+    }
+
+    /// The resource's `rel` property, when it carries one (GET replies usually do).
+    pub fn rel(&self) -> Option<&str> {
+        self.property_str("rel")
+    }
+
+    /// The resource's links.
+    pub fn links(&self) -> &Links {
+        &self.links
+    }
+
+    /// The `self` link.
+    pub fn self_link(&self) -> Option<&Link> {
+        self.links.get("self")
+    }
+
+    /// A property by name.
+    pub fn property(&self, name: &str) -> Option<&Value> {
+        self.properties.get(name)
+    }
+
+    /// A property by name, when it is a string.
+    pub fn property_str(&self, name: &str) -> Option<&str> {
+        self.property(name).and_then(Value::as_str)
+    }
+
+    /// Every property, including ones this crate does not know.
+    pub fn properties(&self) -> &Map<String, Value> {
+        &self.properties
+    }
+
+    /// The first embedded resource with this rel.
+    pub fn embedded(&self, rel: &str) -> Option<&Resource> {
+        self.embedded.get(rel).and_then(|all| all.first())
+    }
+
+    /// Every embedded resource with this rel.
+    pub fn embedded_all(&self, rel: &str) -> &[Resource] {
+        self.embedded
+            .get(rel)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The rels of the embedded resources.
+    pub fn embedded_rels(&self) -> impl Iterator<Item = &str> {
+        self.embedded.keys().map(String::as_str)
+    }
+}
+
+/// `_embedded` maps a rel to one resource or an array of them.
+fn embedded_resources<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, Vec<Resource>>, D::Error> {
+    struct EmbeddedVisitor;
+
+    impl<'de> Visitor<'de> for EmbeddedVisitor {
+        type Value = BTreeMap<String, Vec<Resource>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of rels to resources")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut embedded = BTreeMap::new();
+            while let Some(rel) = map.next_key::<String>()? {
+                let OneOrMany(found) = map.next_value()?;
+                embedded.insert(rel, found);
+            }
+            Ok(embedded)
+        }
+    }
+
+    deserializer.deserialize_map(EmbeddedVisitor)
+}
+
+struct OneOrMany(Vec<Resource>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a resource or an array of resources")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OneOrMany, A::Error> {
+                let resource =
+                    Resource::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(OneOrMany(vec![resource]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut all = Vec::new();
+                while let Some(resource) = seq.next_element()? {
+                    all.push(resource);
+                }
+                Ok(OneOrMany(all))
+            }
+        }
+
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_unknown_properties_and_embedded_resources() {
+        let resource = Resource::from_json(
+            br#"{
+                "rel": "communication",
+                "4d221db7-4af0-476b-9443-8bc874283085": "please pass this in a PUT request",
+                "supportedModalities": [],
+                "_links": {"self": {"href": "/c"}},
+                "_embedded": {
+                    "me": {"name": "Lene", "_links": {"self": {"href": "/me"}}},
+                    "many": [{"rel": "a"}, {"rel": "b"}]
+                }
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(resource.rel(), Some("communication"));
+        assert_eq!(
+            resource.property_str("4d221db7-4af0-476b-9443-8bc874283085"),
+            Some("please pass this in a PUT request")
+        );
+        assert_eq!(resource.self_link().unwrap().href, "/c");
+        assert_eq!(resource.embedded("me").unwrap().property_str("name"), Some("Lene"));
+        assert_eq!(resource.embedded_all("many").len(), 2);
+        assert!(resource.property("_links").is_none());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let depth = 100_000;
+        let body = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let nested = format!(r#"{{"x": {body}}}"#);
+        assert_eq!(
+            Resource::from_json(nested.as_bytes()).unwrap_err().kind().as_str(),
+            "decode"
+        );
+    }
+
+    #[test]
+    fn non_objects_are_decode_errors() {
+        for body in [&b"[]"[..], b"null", b"\"x\"", b"", b"{", b"\xff"] {
+            assert!(Resource::from_json(body).is_err());
+        }
+    }
+}
