@@ -193,11 +193,7 @@ impl<'a> ChallengeParser<'a> {
         while self.peek().is_some_and(|b| !is_token_byte(b) && b != b'"') {
             self.advance(1);
         }
-        let len = self
-            .rest
-            .iter()
-            .take_while(|&&b| is_token_byte(b))
-            .count();
+        let len = self.rest.iter().take_while(|&&b| is_token_byte(b)).count();
         if len == 0 {
             self.advance(1);
             return None;
@@ -264,7 +260,8 @@ mod tests {
 
     #[test]
     fn parses_several_challenges_in_one_header() {
-        let header = r#"Bearer trusted_issuers="00000001@*", client_id="00000004", Basic realm="x y""#;
+        let header =
+            r#"Bearer trusted_issuers="00000001@*", client_id="00000004", Basic realm="x y""#;
         let challenges = Challenge::parse_header(header);
         let schemes: Vec<_> = challenges.iter().map(|c| c.scheme.as_str()).collect();
         assert_eq!(schemes, ["Bearer", "Basic"]);
@@ -274,7 +271,15 @@ mod tests {
 
     #[test]
     fn malformed_headers_do_not_panic() {
-        for header in ["", ",,,", "=", "\"", "Bearer a=\"unterminated", "é=ü", "Bearer =x"] {
+        for header in [
+            "",
+            ",,,",
+            "=",
+            "\"",
+            "Bearer a=\"unterminated",
+            "é=ü",
+            "Bearer =x",
+        ] {
             let _ = Challenge::parse_header(header);
         }
         assert_eq!(Challenge::parse_header("Negotiate")[0].scheme, "Negotiate");

@@ -110,11 +110,9 @@ impl Client {
     }
 
     pub(crate) fn resolve_href(&self, href: &str) -> Result<Url, Error> {
-        let url = self
-            .inner
-            .base
-            .join(href)
-            .map_err(|error| Error::InvalidInput(format!("{href:?} is not a valid url: {error}")))?;
+        let url = self.inner.base.join(href).map_err(|error| {
+            Error::InvalidInput(format!("{href:?} is not a valid url: {error}"))
+        })?;
         self.check_target(&url)?;
         Ok(url)
     }
@@ -318,7 +316,10 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("origin", &self.origin)
-            .field("token_provider", &self.tokens.as_ref().map(|_| "<redacted>"))
+            .field(
+                "token_provider",
+                &self.tokens.as_ref().map(|_| "<redacted>"),
+            )
             .field("timeout", &self.timeout)
             .field("max_body", &self.max_body)
             .field("allow_http", &self.allow_http)

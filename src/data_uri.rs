@@ -114,9 +114,11 @@ mod tests {
 
     #[test]
     fn percent_encoded_form() {
-        let encoded: String =
-            percent_encoding::utf8_percent_encode(std::str::from_utf8(SDP).unwrap(), percent_encoding::NON_ALPHANUMERIC)
-                .to_string();
+        let encoded: String = percent_encoding::utf8_percent_encode(
+            std::str::from_utf8(SDP).unwrap(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string();
         let decoded = DataUri::parse(&format!("data:application/sdp,{encoded}")).unwrap();
         assert_eq!(&decoded.data[..], SDP);
     }
@@ -138,7 +140,13 @@ mod tests {
 
     #[test]
     fn not_a_data_uri() {
-        for text in ["", "data", "http://x/", "data:application/sdp;base64", "dätä:,x"] {
+        for text in [
+            "",
+            "data",
+            "http://x/",
+            "data:application/sdp;base64",
+            "dätä:,x",
+        ] {
             assert!(DataUri::parse(text).is_err(), "{text:?}");
         }
     }

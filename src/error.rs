@@ -522,7 +522,7 @@ mod tests {
         ServiceError {
             status: StatusCode::from_u16(status).unwrap(),
             code: None,
-            subcode: subcode.map(|s| ErrorSubcode::from(s)),
+            subcode: subcode.map(ErrorSubcode::from),
             message: None,
             debug_info: None,
             parameters: None,
@@ -548,7 +548,11 @@ mod tests {
             (404, Some("ApplicationNotFound"), "api"),
         ];
         for (status, subcode, kind) in cases {
-            assert_eq!(service(status, subcode).kind().as_str(), kind, "{status} {subcode:?}");
+            assert_eq!(
+                service(status, subcode).kind().as_str(),
+                kind,
+                "{status} {subcode:?}"
+            );
         }
     }
 

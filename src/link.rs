@@ -226,7 +226,10 @@ mod tests {
         .unwrap();
         assert_eq!(links.get("self").unwrap().href, "/a");
         assert_eq!(links.get_all("participant").len(), 2);
-        assert_eq!(links.get("participant").unwrap().title.as_deref(), Some("One"));
+        assert_eq!(
+            links.get("participant").unwrap().title.as_deref(),
+            Some("One")
+        );
         assert!(links.get("empty").is_none());
         assert!(links.get_all("absent").is_empty());
     }
@@ -247,7 +250,10 @@ mod tests {
     fn missing_link_names_the_rel() {
         let error = Links::default().require("renegotiations").unwrap_err();
         assert_eq!(error.rel(), Some("renegotiations"));
-        assert_eq!(error.to_string(), "the resource has no `renegotiations` link");
+        assert_eq!(
+            error.to_string(),
+            "the resource has no `renegotiations` link"
+        );
     }
 
     #[test]

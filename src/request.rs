@@ -66,8 +66,7 @@ impl Client {
         );
         let timeout = self.inner.timeout;
         let exchange = self.exchange(request);
-        let outcome = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await
-        {
+        let outcome = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Error::Timeout(timeout)),
         };
@@ -172,7 +171,6 @@ impl Client {
         Ok(body.freeze())
     }
 }
-
 
 /// Whether a `Content-Type` value names a JSON representation, with or without parameters.
 pub(crate) fn is_json_content_type(value: &str) -> bool {

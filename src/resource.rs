@@ -172,7 +172,10 @@ mod tests {
             Some("please pass this in a PUT request")
         );
         assert_eq!(resource.self_link().unwrap().href, "/c");
-        assert_eq!(resource.embedded("me").unwrap().property_str("name"), Some("Lene"));
+        assert_eq!(
+            resource.embedded("me").unwrap().property_str("name"),
+            Some("Lene")
+        );
         assert_eq!(resource.embedded_all("many").len(), 2);
         assert!(resource.property("_links").is_none());
     }
@@ -183,7 +186,10 @@ mod tests {
         let body = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
         let nested = format!(r#"{{"x": {body}}}"#);
         assert_eq!(
-            Resource::from_json(nested.as_bytes()).unwrap_err().kind().as_str(),
+            Resource::from_json(nested.as_bytes())
+                .unwrap_err()
+                .kind()
+                .as_str(),
             "decode"
         );
     }

@@ -86,16 +86,16 @@ pub(crate) fn route(method: &str, path: &str) -> Option<(Endpoint, Option<u64>)>
         ("GET", SESSION) => Endpoint::Session,
         ("POST", _) if path == format!("{SESSION}/renegotiations") => Endpoint::Renegotiations,
         ("POST", _) if path == format!("{SESSION}/resumeAudio") => Endpoint::ResumeAudio,
-        ("POST", _) if path == format!("{SESSION}/resumeAudioVideo") => {
-            Endpoint::ResumeAudioVideo
-        }
+        ("POST", _) if path == format!("{SESSION}/resumeAudioVideo") => Endpoint::ResumeAudioVideo,
         _ => return route_entity(method, path),
     };
     Some((endpoint, None))
 }
 
 fn route_entity(method: &str, path: &str) -> Option<(Endpoint, Option<u64>)> {
-    let rest = path.strip_prefix(SESSION)?.strip_prefix("/renegotiations/")?;
+    let rest = path
+        .strip_prefix(SESSION)?
+        .strip_prefix("/renegotiations/")?;
     let (id, action) = match rest.split_once('/') {
         Some((id, action)) => (id, Some(action)),
         None => (rest, None),
@@ -155,13 +155,18 @@ impl Router {
              grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password\"",
             self.origin
         );
-        error(401, "Unauthorized", None, "the bearer token is missing or wrong")
-            .append_header("WWW-Authenticate", oauth)
-            .append_header(
-                "WWW-Authenticate",
-                "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", \
+        error(
+            401,
+            "Unauthorized",
+            None,
+            "the bearer token is missing or wrong",
+        )
+        .append_header("WWW-Authenticate", oauth)
+        .append_header(
+            "WWW-Authenticate",
+            "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", \
                  client_id=\"00000004-0000-0ff1-ce00-000000000000\"",
-            )
+        )
     }
 }
 
@@ -172,7 +177,12 @@ fn start_renegotiation(state: &mut State, request: &Request) -> ResponseTemplate
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
     if !content_type.eq_ignore_ascii_case("application/sdp") {
-        return error(415, "UnsupportedMediaType", None, "the offer must be application/sdp");
+        return error(
+            415,
+            "UnsupportedMediaType",
+            None,
+            "the offer must be application/sdp",
+        );
     }
     let operation_id = request
         .url
@@ -189,7 +199,12 @@ fn start_renegotiation(state: &mut State, request: &Request) -> ResponseTemplate
         );
     };
     if request.body.is_empty() {
-        return error(400, "BadRequest", Some("InvalidMediaDescription"), "empty offer");
+        return error(
+            400,
+            "BadRequest",
+            Some("InvalidMediaDescription"),
+            "empty offer",
+        );
     }
     if state.pending.is_some() {
         return error(
@@ -239,13 +254,23 @@ fn finish(
     match outcome {
         Outcome::Answered if !request.body.is_empty() => {
             if !content_type.eq_ignore_ascii_case("application/sdp") {
-                return error(415, "UnsupportedMediaType", None, "an answer is application/sdp");
+                return error(
+                    415,
+                    "UnsupportedMediaType",
+                    None,
+                    "an answer is application/sdp",
+                );
             }
             state.last_answer = Some(Bytes::from(request.body.clone()));
         }
         Outcome::Dismissed => {
             if let Err(message) = check_dismiss_body(content_type, &request.body) {
-                return error(400, "BadRequest", Some("ParameterValidationFailure"), message);
+                return error(
+                    400,
+                    "BadRequest",
+                    Some("ParameterValidationFailure"),
+                    message,
+                );
             }
         }
         _ => {}
