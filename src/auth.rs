@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::error::Error;
+use crate::error::BoxError;
 
 /// A bearer token. It is a secret: its `Debug` prints a placeholder and it has no `Display`.
 ///
@@ -43,8 +43,8 @@ impl From<&str> for Token {
     }
 }
 
-/// The future a [`TokenProvider`] returns.
-pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Token, Error>> + Send + 'a>>;
+/// The future a [`TokenProvider`] returns. Any error type converts into its [`BoxError`].
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Token, BoxError>> + Send + 'a>>;
 
 /// Supplies the bearer token. The client asks for it before every request, so a provider can
 /// refresh tokens that expire (UCWA tokens last hours) without rebuilding the client.
@@ -71,8 +71,9 @@ pub trait TokenProvider: Send + Sync {
     ///
     /// # Errors
     ///
-    /// A provider that cannot produce a token returns an error; [`Error::TokenProvider`] wraps
-    /// any cause. The request is then not sent.
+    /// A provider that cannot produce a token returns any error; the client wraps it in
+    /// [`Error::TokenProvider`](crate::Error::TokenProvider) (kind
+    /// [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized)) and sends nothing.
     fn token(&self) -> TokenFuture<'_>;
 }
 
@@ -144,9 +145,7 @@ impl Challenge {
                     params: Vec::new(),
                 });
             }
-            if !parser.skip_to_separator() {
-                break;
-            }
+            parser.skip_spaces();
         }
         challenges
     }
@@ -174,17 +173,6 @@ impl<'a> ChallengeParser<'a> {
     fn skip_separators(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b',')) {
             self.advance(1);
-        }
-    }
-
-    /// Moves past anything left before the next separator; false at the end of input.
-    fn skip_to_separator(&mut self) -> bool {
-        self.skip_spaces();
-        match self.peek() {
-            None => false,
-            Some(b',') => true,
-            // A token after a space starts a new challenge or parameter.
-            Some(_) => true,
         }
     }
 

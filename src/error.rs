@@ -245,8 +245,10 @@ impl ServiceError {
             409 => match subcode {
                 Some(ErrorSubcode::AlreadyExists) => ErrorKind::RenegotiationInProgress,
                 Some(ErrorSubcode::TooManyGroups) => ErrorKind::TooManyGroups,
-                None => ErrorKind::Unsupported,
-                Some(_) => ErrorKind::Api,
+                // Only a UCWA error body says "not supported"; a bare 409 (from a proxy, say)
+                // says nothing of the kind.
+                None if self.code.is_some() => ErrorKind::Unsupported,
+                _ => ErrorKind::Api,
             },
             410 if subcode == Some(&ErrorSubcode::CannotRedirect) => ErrorKind::CannotRedirect,
             500 if subcode == Some(&ErrorSubcode::CallbackChannelError) => {
@@ -521,7 +523,7 @@ mod tests {
     fn service(status: u16, subcode: Option<&str>) -> ServiceError {
         ServiceError {
             status: StatusCode::from_u16(status).unwrap(),
-            code: None,
+            code: Some(ErrorCode::Conflict),
             subcode: subcode.map(ErrorSubcode::from),
             message: None,
             debug_info: None,

@@ -213,6 +213,24 @@ impl Renegotiation {
         &self.resource
     }
 
+    /// Reads the entity again from its `self` link.
+    ///
+    /// A `Renegotiation` is a snapshot: after [`answer`](Renegotiation::answer) or
+    /// [`dismiss`](Renegotiation::dismiss) it still shows the links it was read with, and a
+    /// refreshed copy shows what the server offers now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingLink`] without a `self` link; any error of the GET.
+    pub async fn refresh(&self) -> Result<Renegotiation, Error> {
+        let url = self.client.resolve(self.links().require("self")?)?;
+        let resource = self
+            .client
+            .get_resource(url, "audioVideoRenegotiation")
+            .await?;
+        Ok(Renegotiation::new(self.client.clone(), resource))
+    }
+
     /// Accepts the renegotiation: a POST with no body to the `answer` link, expecting 204.
     ///
     /// # Errors

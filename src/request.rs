@@ -72,8 +72,8 @@ impl Client {
         };
         let _entered = span.enter();
         match &outcome {
-            Ok(response) => tracing::debug!(status = response.status.as_u16(), "ok"),
-            Err(error) => tracing::debug!(kind = error.kind().as_str(), "failed"),
+            Ok(response) => tracing::debug!(status = response.status.as_u16(), "request done"),
+            Err(error) => tracing::debug!(kind = error.kind().as_str(), "request failed"),
         }
         outcome
     }
@@ -118,7 +118,12 @@ impl Client {
     }
 
     async fn authorization(&self) -> Result<HeaderValue, Error> {
-        let token = self.inner.tokens.token().await?;
+        let token = self
+            .inner
+            .tokens
+            .token()
+            .await
+            .map_err(Error::TokenProvider)?;
         // The token is never put in an error message, even when it is unusable.
         HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).map_err(|_| {
             Error::InvalidInput("the token holds characters not allowed in a header".to_owned())

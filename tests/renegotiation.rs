@@ -509,3 +509,21 @@ async fn a_data_uri_built_by_the_crate_decodes_to_the_same_bytes() {
     let uri = DataUri::encode_base64("application/sdp", OFFER.as_bytes());
     assert_eq!(DataUri::parse(&uri).unwrap().data, OFFER.as_bytes());
 }
+
+#[tokio::test]
+async fn refresh_shows_that_an_answered_renegotiation_has_no_actions_left() {
+    let server = FakeUcwa::start().await;
+    let client = server.client_builder().build().unwrap();
+    let session = client.session(&server.session_url()).unwrap();
+    let renegotiation = session.renegotiate(OFFER).await.unwrap();
+
+    renegotiation.answer().await.unwrap();
+    let now = renegotiation.refresh().await.unwrap();
+
+    assert!(renegotiation.answer_link().is_some(), "the snapshot is unchanged");
+    assert!(now.answer_link().is_none());
+    assert!(now.dismiss_link().is_none());
+    assert_eq!(now.operation_id(), renegotiation.operation_id());
+    let again = renegotiation.answer().await.unwrap_err();
+    assert_eq!(again.status().map(|s| s.as_u16()), Some(404));
+}

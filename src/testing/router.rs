@@ -243,7 +243,7 @@ fn finish(
         return error(404, "NotFound", None, "no such renegotiation");
     };
     if entity.outcome != Outcome::Pending {
-        return error(409, "Conflict", None, "the renegotiation is already over");
+        return error(404, "NotFound", None, "the renegotiation is already over");
     }
     let content_type = request
         .headers
