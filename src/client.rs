@@ -110,6 +110,18 @@ impl Client {
     }
 
     pub(crate) fn resolve_href(&self, href: &str) -> Result<Url, Error> {
+        // `Url::join` takes nearly any text as a relative path; UCWA hrefs are absolute URLs or
+        // absolute paths, so anything else is a mistake, not a path.
+        let has_scheme = href
+            .split_once(':')
+            .is_some_and(|(scheme, _)| Url::parse(&format!("{scheme}:x")).is_ok());
+        if href.chars().any(|c| c.is_whitespace() || c.is_control())
+            || !(has_scheme || href.starts_with('/'))
+        {
+            return Err(Error::InvalidInput(format!(
+                "{href:?} is not an absolute url or an absolute path"
+            )));
+        }
         let url = self.inner.base.join(href).map_err(|error| {
             Error::InvalidInput(format!("{href:?} is not a valid url: {error}"))
         })?;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Challenge;
+use crate::event::Reason;
 
 /// What can go wrong when talking to a UCWA server.
 ///
@@ -75,6 +76,27 @@ pub enum Error {
     /// The token provider could not produce a token; nothing was sent.
     #[error("the token provider failed")]
     TokenProvider(#[source] BoxError),
+
+    /// The event channel ended (it was closed, or it stopped on an error it reported) while
+    /// something still waited on it.
+    #[error("the event channel has ended")]
+    ChannelClosed,
+
+    /// An operation was accepted, then reported as failed on the event channel.
+    #[error("operation {operation_id} failed{}", reason_suffix(.reason))]
+    OperationFailed {
+        /// The operation's id.
+        operation_id: String,
+        /// The `reason` the server gave, when it gave one.
+        reason: Option<Box<Reason>>,
+    },
+}
+
+fn reason_suffix(reason: &Option<Box<Reason>>) -> String {
+    reason
+        .as_ref()
+        .map(|reason| format!(": {reason}"))
+        .unwrap_or_default()
 }
 
 /// A boxed error that can cross threads.
@@ -115,6 +137,14 @@ pub enum ErrorKind {
     Transport,
     /// The caller's input was refused before sending.
     InvalidInput,
+    /// 409 Conflict / `PGetReplaced`: another pending GET replaced this event channel's.
+    EventChannelReplaced,
+    /// 404 Not Found / `ApplicationNotFound`: the application is gone and must be created again.
+    ApplicationNotFound,
+    /// An operation failed after it was accepted, for a reason with no kind of its own.
+    OperationFailed,
+    /// The event channel ended while something waited on it.
+    ChannelClosed,
 }
 
 impl ErrorKind {
@@ -136,6 +166,10 @@ impl ErrorKind {
             ErrorKind::Decode => "decode",
             ErrorKind::Transport => "transport",
             ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::EventChannelReplaced => "event_channel_replaced",
+            ErrorKind::ApplicationNotFound => "application_not_found",
+            ErrorKind::OperationFailed => "operation_failed",
+            ErrorKind::ChannelClosed => "channel_closed",
         }
     }
 }
@@ -160,6 +194,15 @@ impl Error {
             Error::Transport(_) => ErrorKind::Transport,
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::TokenProvider(_) => ErrorKind::Unauthorized,
+            Error::ChannelClosed => ErrorKind::ChannelClosed,
+            Error::OperationFailed { reason, .. } => reason
+                .as_ref()
+                .and_then(|reason| {
+                    let status = reason.code.as_ref()?.status()?;
+                    Some(classify(status, true, reason.subcode.as_ref()))
+                })
+                .filter(|kind| *kind != ErrorKind::Api)
+                .unwrap_or(ErrorKind::OperationFailed),
         }
     }
 
@@ -239,23 +282,11 @@ pub struct ServiceError {
 impl ServiceError {
     /// The category of this service error, from its status, code and subcode.
     pub fn kind(&self) -> ErrorKind {
-        let subcode = self.subcode.as_ref();
-        match self.status.as_u16() {
-            401 => ErrorKind::Unauthorized,
-            409 => match subcode {
-                Some(ErrorSubcode::AlreadyExists) => ErrorKind::RenegotiationInProgress,
-                Some(ErrorSubcode::TooManyGroups) => ErrorKind::TooManyGroups,
-                // Only a UCWA error body says "not supported"; a bare 409 (from a proxy, say)
-                // says nothing of the kind.
-                None if self.code.is_some() => ErrorKind::Unsupported,
-                _ => ErrorKind::Api,
-            },
-            410 if subcode == Some(&ErrorSubcode::CannotRedirect) => ErrorKind::CannotRedirect,
-            500 if subcode == Some(&ErrorSubcode::CallbackChannelError) => {
-                ErrorKind::CallbackChannelError
-            }
-            _ => ErrorKind::Api,
-        }
+        classify(
+            self.status.as_u16(),
+            self.code.is_some(),
+            self.subcode.as_ref(),
+        )
     }
 
     /// Builds the error for a response with an unexpected status.
@@ -321,6 +352,23 @@ impl fmt::Display for ServiceError {
             write!(f, ": {message}")?;
         }
         Ok(())
+    }
+}
+
+/// The kind of an error status. `has_error_body` tells whether the server sent a UCWA error
+/// body: only such a 409 without a subcode means "not supported"; a bare 409 (from a proxy,
+/// say) says nothing of the kind.
+fn classify(status: u16, has_error_body: bool, subcode: Option<&ErrorSubcode>) -> ErrorKind {
+    match (status, subcode) {
+        (401, _) => ErrorKind::Unauthorized,
+        (409, Some(ErrorSubcode::AlreadyExists)) => ErrorKind::RenegotiationInProgress,
+        (409, Some(ErrorSubcode::TooManyGroups)) => ErrorKind::TooManyGroups,
+        (409, Some(ErrorSubcode::PGetReplaced)) => ErrorKind::EventChannelReplaced,
+        (409, None) if has_error_body => ErrorKind::Unsupported,
+        (410, Some(ErrorSubcode::CannotRedirect)) => ErrorKind::CannotRedirect,
+        (500, Some(ErrorSubcode::CallbackChannelError)) => ErrorKind::CallbackChannelError,
+        (404, Some(ErrorSubcode::ApplicationNotFound)) => ErrorKind::ApplicationNotFound,
+        _ => ErrorKind::Api,
     }
 }
 
@@ -438,6 +486,31 @@ protocol_names! {
     }
 }
 
+impl ErrorCode {
+    /// The HTTP status this code stands for (codes map one to one onto statuses), when known.
+    pub fn status(&self) -> Option<u16> {
+        Some(match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::ClientTimeout => 408,
+            ErrorCode::Conflict => 409,
+            ErrorCode::Gone => 410,
+            ErrorCode::PreconditionFailed => 412,
+            ErrorCode::EntityTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::PreconditionRequired => 428,
+            ErrorCode::TooManyRequests => 429,
+            ErrorCode::ServiceFailure => 500,
+            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::Timeout | ErrorCode::GatewayTimeout => 504,
+            ErrorCode::Other(_) => return None,
+        })
+    }
+}
+
 protocol_names! {
     /// The `subcode` of a UCWA error, matched case-insensitively. `None` on the wire is no
     /// subcode at all.
@@ -477,7 +550,7 @@ protocol_names! {
 
 impl ErrorSubcode {
     /// Parses a subcode, treating `None` (any case) and the empty string as no subcode.
-    fn parse(text: String) -> Option<Self> {
+    pub(crate) fn parse(text: String) -> Option<Self> {
         if text.is_empty() || text.eq_ignore_ascii_case("None") {
             None
         } else {
@@ -547,7 +620,8 @@ mod tests {
             (500, Some("CALLBACKCHANNELERROR"), "callback_channel_error"),
             (500, None, "api"),
             (401, None, "unauthorized"),
-            (404, Some("ApplicationNotFound"), "api"),
+            (404, Some("ApplicationNotFound"), "application_not_found"),
+            (409, Some("PGetReplaced"), "event_channel_replaced"),
         ];
         for (status, subcode, kind) in cases {
             assert_eq!(

@@ -76,10 +76,15 @@
 #![deny(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod application;
 mod auth;
 mod client;
+mod completion;
 mod data_uri;
 mod error;
+mod event;
+mod event_channel;
+mod incoming;
 mod link;
 mod operation_id;
 mod renegotiation;
@@ -91,10 +96,17 @@ mod session;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+pub use application::{Application, ApplicationSpec, MAX_APPLICATION_FIELD_CHARS};
 pub use auth::{Challenge, StaticToken, Token, TokenFuture, TokenProvider};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
 pub use data_uri::DataUri;
 pub use error::{BoxError, Error, ErrorCode, ErrorKind, ErrorSubcode, RetryAfter, ServiceError};
+pub use event::{Event, EventBatch, EventLink, EventType, NextLink, OperationStatus, Reason};
+pub use event_channel::{ChannelEvent, ChannelTuning, EventChannel, EventChannelBuilder};
+pub use incoming::{
+    APPLICATION_SHARING_RENEGOTIATION, AUDIO_VIDEO_RENEGOTIATION, IncomingRenegotiation,
+    RenegotiationMedia,
+};
 pub use link::{Link, Links};
 pub use operation_id::{
     FixedOperationId, MAX_OPERATION_ID_CHARS, OperationId, OperationIdGenerator,

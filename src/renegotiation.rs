@@ -281,6 +281,7 @@ impl Renegotiation {
                 operation_id: None,
                 body,
                 expect: &[StatusCode::NO_CONTENT],
+                timeout: None,
             })
             .await?;
         Ok(())

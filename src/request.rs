@@ -1,5 +1,7 @@
 //! The one path every request takes: origin guard, token, timeout, bounded body, typed errors.
 
+use std::time::Duration;
+
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -8,6 +10,7 @@ use url::Url;
 
 use crate::client::Client;
 use crate::error::{Error, ServiceError};
+use crate::event::{Event, EventBatch};
 use crate::operation_id::OperationId;
 use crate::resource::Resource;
 
@@ -27,6 +30,8 @@ pub(crate) struct Request<'a> {
     pub(crate) body: Option<(&'static str, Bytes)>,
     /// The statuses that mean success; any other is an error.
     pub(crate) expect: &'a [StatusCode],
+    /// A bound other than the client's timeout (a long poll needs more).
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// A successful response, with its body read in full.
@@ -40,15 +45,26 @@ pub(crate) struct Response {
 impl Response {
     /// Parses the body as a resource, choosing the codec by `Content-Type`.
     pub(crate) fn resource(&self) -> Result<Resource, Error> {
+        self.check_json("a resource")?;
+        Resource::from_json(&self.body)
+    }
+
+    /// Parses the body as an event channel reply.
+    pub(crate) fn event_batch(&self, origin: &Url) -> Result<EventBatch, Error> {
+        self.check_json("an event batch")?;
+        Event::parse_batch(&self.body, origin)
+    }
+
+    fn check_json(&self, what: &str) -> Result<(), Error> {
         let content_type = self
             .headers
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok());
         match content_type {
             Some(text) if !is_json_content_type(text) => Err(Error::decode_plain(format!(
-                "a resource of type {text:?}: only json representations are read"
+                "{what} of type {text:?}: only json representations are read"
             ))),
-            _ => Resource::from_json(&self.body),
+            _ => Ok(()),
         }
     }
 }
@@ -64,7 +80,7 @@ impl Client {
             operation_id = request.operation_id.map(OperationId::as_str),
             status = tracing::field::Empty,
         );
-        let timeout = self.inner.timeout;
+        let timeout = request.timeout.unwrap_or(self.inner.timeout);
         let exchange = self.exchange(request);
         let outcome = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await {
             Ok(outcome) => outcome,
@@ -140,6 +156,7 @@ impl Client {
                 operation_id: None,
                 body: None,
                 expect: &[StatusCode::OK],
+                timeout: None,
             })
             .await?;
         response.resource()

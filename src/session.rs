@@ -3,7 +3,9 @@
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::LOCATION;
@@ -11,7 +13,9 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::client::Client;
+use crate::completion;
 use crate::error::Error;
+use crate::event_channel::EventChannel;
 use crate::operation_id::OperationId;
 use crate::renegotiation::Renegotiation;
 use crate::request::{Request, SDP};
@@ -271,6 +275,7 @@ impl RenegotiateBuilder {
                 operation_id: Some(&operation_id),
                 body: Some((SDP, self.sdp)),
                 expect: &[StatusCode::CREATED],
+                timeout: None,
             })
             .await?;
 
@@ -288,6 +293,54 @@ impl RenegotiateBuilder {
             response.resource()?
         };
         Ok(Renegotiation::new(client, entity))
+    }
+}
+
+impl RenegotiateBuilder {
+    /// Sends, then waits until `channel` reports the operation completed: the entity when it
+    /// succeeded, the failure's `reason` as a typed error when it failed.
+    ///
+    /// The completion is matched by operation id, or by the entity's `self` URL for events that
+    /// carry no embedded resource, and is found even when its event arrived before the 201. The
+    /// channel must belong to the same application and be read (or its buffer be large
+    /// enough) for its task to keep reading the server.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`RenegotiateBuilder::send`]; [`Error::OperationFailed`] (or the kind its
+    /// reason maps to, such as
+    /// [`ErrorKind::RenegotiationInProgress`](crate::ErrorKind::RenegotiationInProgress)) when
+    /// the operation failed; [`Error::Timeout`] when `timeout` passes first;
+    /// [`Error::ChannelClosed`] when the channel ends first.
+    pub async fn wait_completed(
+        self,
+        channel: &EventChannel,
+        timeout: Duration,
+    ) -> Result<Renegotiation, Error> {
+        let client = self.session.client.clone();
+        let operation_id = match &self.operation_id {
+            Some(id) => id.clone(),
+            None => client.next_operation_id(),
+        };
+        let (completions, running) = channel.completions();
+
+        let work = async {
+            let renegotiation = self.operation_id(operation_id.clone()).send().await?;
+            let href = match renegotiation.self_link() {
+                Some(link) => Some(link.resolve(client.origin())?),
+                None => None,
+            };
+            let outcome = completions
+                .wait(operation_id.as_str(), href.as_ref(), timeout, || {
+                    running.load(Ordering::Acquire)
+                })
+                .await?;
+            completion::into_result(operation_id.as_str(), outcome)?;
+            Ok(renegotiation)
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .unwrap_or(Err(Error::Timeout(timeout)))
     }
 }
 

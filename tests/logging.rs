@@ -1,4 +1,6 @@
 //! What the crate logs: one span per request, the token never, SDP bodies only at trace level.
+//!
+//! This file holds one test on purpose: see the comment on it.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -6,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use ucwa::DeclineReason;
-use ucwa::testing::{Endpoint, FakeUcwa, Failure};
+use ucwa::testing::{Endpoint, Failure, FakeUcwa};
 
 const TOKEN: &str = "cwt=LOG-SECRET-7f3a9c";
 const OFFER: &str = "v=0\r\na=x-logging-marker:offer\r\n";
@@ -56,10 +58,16 @@ async fn full_run(level: LevelFilter) -> String {
     let first = session.renegotiate(OFFER).await.unwrap();
     let busy = session.renegotiate(OFFER).await.unwrap_err();
     tracing::info!(error = %busy, debug = ?busy, "caller logs the error");
-    first.answer_with("v=0\r\na=x-logging-marker:answer\r\n").await.unwrap();
+    first
+        .answer_with("v=0\r\na=x-logging-marker:answer\r\n")
+        .await
+        .unwrap();
     let second = session.renegotiate(OFFER).await.unwrap();
     server.fail(Endpoint::Dismiss, Failure::new(500).code("ServiceFailure"));
-    let failed = second.dismiss(Some(DeclineReason::Conflict)).await.unwrap_err();
+    let failed = second
+        .dismiss(Some(DeclineReason::Conflict))
+        .await
+        .unwrap_err();
     tracing::info!(error = %failed, debug = ?failed, client = ?client, "caller logs more");
 
     let wrong = server.client_builder().token("cwt=wrong").build().unwrap();
@@ -74,37 +82,44 @@ async fn full_run(level: LevelFilter) -> String {
     captured.text()
 }
 
+// The scenarios run one after another in a single test: a thread-local subscriber and the
+// callsite interest cache do not mix well with other tests logging in parallel.
 #[tokio::test]
-async fn the_token_never_appears_in_trace_output() {
-    let logs = full_run(LevelFilter::TRACE).await;
-
-    assert!(logs.contains("ucwa.request"), "requests are logged: {logs}");
-    assert!(!logs.contains("LOG-SECRET"), "the token leaked:\n{logs}");
-}
-
-#[tokio::test]
-async fn sdp_bodies_appear_at_trace_level_only() {
+async fn logging_keeps_the_token_out_and_sdp_at_trace_level() {
     let trace = full_run(LevelFilter::TRACE).await;
     let debug = full_run(LevelFilter::DEBUG).await;
 
-    assert!(trace.contains("x-logging-marker:offer"), "trace shows the sdp");
-    assert!(trace.contains("x-logging-marker:answer"), "trace shows the answer sdp");
+    // The token never appears, even at trace level.
+    assert!(
+        trace.contains("ucwa.request"),
+        "requests are logged: {trace}"
+    );
+    assert!(!trace.contains("LOG-SECRET"), "the token leaked:\n{trace}");
+
+    // SDP bodies appear at trace level only.
+    assert!(
+        trace.contains("x-logging-marker:offer"),
+        "trace shows the sdp"
+    );
+    assert!(
+        trace.contains("x-logging-marker:answer"),
+        "trace shows the answer sdp"
+    );
     assert!(debug.contains("ucwa.request"), "debug shows the requests");
-    assert!(!debug.contains("x-logging-marker"), "debug hides sdp bodies:\n{debug}");
-}
+    assert!(
+        !debug.contains("x-logging-marker"),
+        "debug hides sdp bodies:\n{debug}"
+    );
 
-#[tokio::test]
-async fn each_request_span_names_method_rel_status_and_operation_id() {
-    let logs = full_run(LevelFilter::DEBUG).await;
-
-    // The crate's own closing event of the request, inside the span that now holds the status.
-    let post = logs
+    // Each request's span names its method, rel, status and operation id; the crate's own
+    // closing event of the request sits inside the span that by then holds the status.
+    let post = debug
         .lines()
         .find(|line| line.contains("rel=\"renegotiations\"") && line.contains("ucwa::request"))
-        .unwrap_or_else(|| panic!("no renegotiations span:\n{logs}"));
+        .unwrap_or_else(|| panic!("no renegotiations span:\n{debug}"));
     assert!(post.contains("method=POST"), "{post}");
     assert!(post.contains("operation_id="), "{post}");
     assert!(post.contains("status=201"), "{post}");
-    assert!(logs.contains("status=409"), "{logs}");
-    assert!(logs.contains("status=401"), "{logs}");
+    assert!(debug.contains("status=409"), "{debug}");
+    assert!(debug.contains("status=401"), "{debug}");
 }

@@ -520,7 +520,10 @@ async fn refresh_shows_that_an_answered_renegotiation_has_no_actions_left() {
     renegotiation.answer().await.unwrap();
     let now = renegotiation.refresh().await.unwrap();
 
-    assert!(renegotiation.answer_link().is_some(), "the snapshot is unchanged");
+    assert!(
+        renegotiation.answer_link().is_some(),
+        "the snapshot is unchanged"
+    );
     assert!(now.answer_link().is_none());
     assert!(now.dismiss_link().is_none());
     assert_eq!(now.operation_id(), renegotiation.operation_id());

@@ -31,6 +31,9 @@
 //! # }
 //! ```
 
+mod events;
+mod proxy;
+mod renegotiations;
 mod router;
 
 use std::fmt;
@@ -39,9 +42,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
+use serde_json::Value;
+use tokio::task::JoinHandle;
 use wiremock::{Mock, MockServer};
 
 use crate::client::ClientBuilder;
+use events::Queued;
+use renegotiations::CompletionReason;
 use router::{Router, State};
 
 /// The token a [`FakeUcwa`] accepts unless told otherwise.
@@ -61,6 +68,8 @@ a=sendrecv\r\n";
 /// A fake UCWA server listening on loopback. It stops when dropped.
 pub struct FakeUcwa {
     server: MockServer,
+    front: JoinHandle<()>,
+    origin: String,
     state: Arc<Mutex<State>>,
     token: String,
 }
@@ -71,14 +80,19 @@ pub struct FakeUcwa {
 pub struct FakeUcwaBuilder {
     token: String,
     location_only: bool,
+    auto_complete: bool,
 }
 
 /// The operations and resources a [`FakeUcwa`] serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Endpoint {
+    /// POST to `applications`, which creates the application.
+    Applications,
     /// GET of the application resource.
     Application,
+    /// GET of the event channel (a pending GET).
+    Events,
     /// GET of the `audioVideoSession` resource.
     Session,
     /// POST to `renegotiations`.
@@ -107,6 +121,7 @@ pub struct Failure {
     pub(crate) raw_body: Option<(String, Bytes)>,
     pub(crate) delay: Option<Duration>,
     pub(crate) times: Option<usize>,
+    pub(crate) disconnect: bool,
 }
 
 impl Failure {
@@ -122,7 +137,27 @@ impl Failure {
             raw_body: None,
             delay: None,
             times: Some(1),
+            disconnect: false,
         }
+    }
+
+    /// Drops the connection instead of answering, so the client meets a transport error.
+    pub fn disconnect() -> Self {
+        Failure {
+            disconnect: true,
+            ..Failure::new(0)
+        }
+    }
+
+    pub(crate) fn error_body(&self, code: &str) -> Value {
+        let mut body = serde_json::json!({ "code": code });
+        if let Some(subcode) = &self.subcode {
+            body["subcode"] = Value::from(subcode.as_str());
+        }
+        if let Some(message) = &self.message {
+            body["message"] = Value::from(message.as_str());
+        }
+        body
     }
 
     /// The error body's `code`.
@@ -218,12 +253,13 @@ impl FakeUcwa {
         FakeUcwaBuilder {
             token: DEFAULT_TOKEN.to_owned(),
             location_only: false,
+            auto_complete: false,
         }
     }
 
     /// The server's origin, `http://127.0.0.1:<port>`.
     pub fn origin(&self) -> String {
-        self.server.uri()
+        self.origin.clone()
     }
 
     /// The token the server accepts.
@@ -249,6 +285,94 @@ impl FakeUcwa {
         format!("{}{}", self.origin(), router::SESSION)
     }
 
+    /// The absolute URL of `applications`, where applications are created.
+    pub fn applications_url(&self) -> String {
+        format!("{}{}", self.origin(), router::APPLICATIONS)
+    }
+
+    /// The absolute URL where the event channel starts (`events?ack=1`).
+    pub fn events_url(&self) -> String {
+        format!("{}{}?ack=1", self.origin(), router::EVENTS)
+    }
+
+    /// Queues an event for the event channel, from the sender with this rel and href. `event`
+    /// is the event's JSON (`link`, `type`, and optionally `in`, `status`, `reason`,
+    /// `_embedded`).
+    pub fn queue_event(&self, sender_rel: &str, sender_href: &str, event: Value) {
+        self.lock().channel.queue.push_back(Queued::Event {
+            sender_rel: sender_rel.to_owned(),
+            sender_href: sender_href.to_owned(),
+            event,
+        });
+    }
+
+    /// Makes the reply after the events queued so far carry a `resume` link instead of `next`.
+    pub fn queue_resume(&self) {
+        self.lock().channel.queue.push_back(Queued::Resume);
+    }
+
+    /// Makes the reply after the events queued so far carry a `resync` link instead of `next`.
+    pub fn queue_resync(&self) {
+        self.lock().channel.queue.push_back(Queued::Resync);
+    }
+
+    /// How many events one reply of the event channel carries at most (default 50).
+    pub fn set_batch_limit(&self, events: usize) {
+        self.lock().channel.batch_limit = events.max(1);
+    }
+
+    /// How long the event channel holds a pending GET that has no events (default 50 ms; a
+    /// real server holds it for its `timeout`).
+    pub fn set_idle_delay(&self, delay: Duration) {
+        self.lock().channel.idle_delay = delay;
+    }
+
+    /// Starts a renegotiation from the far end with this offer: a pending `Incoming` entity,
+    /// announced on the event channel by a `started` event. With `embed`, the event embeds the
+    /// entity; without, it carries only the link, as in the protocol's reference sample.
+    /// Returns the entity's path.
+    pub fn incoming_renegotiation(
+        &self,
+        operation_id: &str,
+        offer: impl Into<Bytes>,
+        embed: bool,
+    ) -> String {
+        let mut state = self.lock();
+        let State {
+            renegotiations,
+            channel,
+            ..
+        } = &mut *state;
+        renegotiations.incoming(channel, operation_id.to_owned(), offer.into(), embed)
+    }
+
+    /// Completes the pending renegotiation with this operation id and queues its `completed`
+    /// event: `None` for success, or a failure whose code, subcode and message become the
+    /// event's `reason`. False when no pending renegotiation has that id.
+    pub fn complete_renegotiation(&self, operation_id: &str, failure: Option<Failure>) -> bool {
+        let result = match failure {
+            None => Ok(()),
+            Some(failure) => Err(CompletionReason {
+                code: failure.code.unwrap_or_else(|| "ServiceFailure".to_owned()),
+                subcode: failure.subcode,
+                message: failure.message,
+            }),
+        };
+        let mut state = self.lock();
+        let State {
+            renegotiations,
+            channel,
+            ..
+        } = &mut *state;
+        renegotiations.complete(channel, operation_id, result)
+    }
+
+    /// Delays the next normal answer of this endpoint (its state changes at once; only the
+    /// reply waits), to let events overtake it.
+    pub fn delay(&self, endpoint: Endpoint, delay: Duration) {
+        self.lock().delays.push((endpoint, delay));
+    }
+
     /// Answers the next matching request (or several, see [`Failure::times`]) with `failure`.
     /// Failures queue in order; the first that applies wins.
     pub fn fail(&self, endpoint: Endpoint, failure: Failure) {
@@ -268,13 +392,13 @@ impl FakeUcwa {
 
     /// Whether a renegotiation is pending (created and neither answered nor dismissed).
     pub fn has_pending_renegotiation(&self) -> bool {
-        self.lock().pending.is_some()
+        self.lock().renegotiations.pending.is_some()
     }
 
     /// The SDP answer the client sent to the `answer` link of the most recent renegotiation
     /// answered with one.
     pub fn last_answer_sdp(&self) -> Option<Bytes> {
-        self.lock().last_answer.clone()
+        self.lock().renegotiations.last_answer.clone()
     }
 
     /// Every request received so far, in order.
@@ -301,6 +425,12 @@ impl FakeUcwa {
     }
 }
 
+impl Drop for FakeUcwa {
+    fn drop(&mut self) {
+        self.front.abort();
+    }
+}
+
 impl fmt::Debug for FakeUcwa {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FakeUcwa")
@@ -323,14 +453,33 @@ impl FakeUcwaBuilder {
         self
     }
 
+    /// Completes every renegotiation the client starts at once, as a far end that answers
+    /// straight away: its `started` and `completed` events are queued together and it is not
+    /// left pending.
+    pub fn auto_complete(mut self, auto_complete: bool) -> Self {
+        self.auto_complete = auto_complete;
+        self
+    }
+
     /// Starts the server on a free loopback port.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound, which leaves a test nothing to run against.
     pub async fn start(self) -> FakeUcwa {
         let server = MockServer::start().await;
-        let state = Arc::new(Mutex::new(State::new(self.location_only)));
+        let (front, task) = proxy::start(*server.address())
+            .await
+            .expect("the fake server needs a loopback port");
+        let origin = format!("http://{front}");
+        let state = Arc::new(Mutex::new(State::new(
+            self.location_only,
+            self.auto_complete,
+        )));
         let router = Router {
             state: Arc::clone(&state),
             token: self.token.clone(),
-            origin: server.uri(),
+            origin: origin.clone(),
         };
         Mock::given(wiremock::matchers::any())
             .respond_with(router)
@@ -338,6 +487,8 @@ impl FakeUcwaBuilder {
             .await;
         FakeUcwa {
             server,
+            front: task,
+            origin,
             state,
             token: self.token,
         }

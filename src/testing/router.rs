@@ -1,57 +1,45 @@
-//! What the fake server answers: routing, state, and the protocol's rules.
+//! How the fake server answers: routing, the token check, injected failures and delays.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::{Endpoint, FAKE_ANSWER_SDP, Failure};
-use crate::data_uri::DataUri;
-use crate::renegotiation::DeclineReason;
+use super::events::FakeChannel;
+use super::proxy::DISCONNECT_MARKER;
+use super::renegotiations::Renegotiations;
+use super::{Endpoint, Failure};
 
+pub(crate) const APPLICATIONS: &str = "/ucwa/oauth/v1/applications";
 pub(crate) const APPLICATION: &str = "/ucwa/oauth/v1/applications/101";
+pub(crate) const EVENTS: &str = "/ucwa/oauth/v1/applications/101/events";
+pub(crate) const COMMUNICATION: &str = "/ucwa/oauth/v1/applications/101/communication";
+pub(crate) const CONVERSATION: &str =
+    "/ucwa/oauth/v1/applications/101/communication/conversations/1";
 pub(crate) const SESSION: &str =
     "/ucwa/oauth/v1/applications/101/communication/conversations/1/audioVideo/audioVideoSession";
-const CONVERSATION: &str = "/ucwa/oauth/v1/applications/101/communication/conversations/1";
 
-/// Where a renegotiation is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Pending,
-    Answered,
-    Dismissed,
-}
-
-#[derive(Debug)]
-struct Entity {
-    operation_id: String,
-    offer: Bytes,
-    outcome: Outcome,
-}
-
+/// Everything the fake server remembers between requests.
 #[derive(Debug)]
 pub(crate) struct State {
-    location_only: bool,
-    next_id: u64,
-    entities: BTreeMap<u64, Entity>,
-    pub(crate) pending: Option<u64>,
+    pub(crate) renegotiations: Renegotiations,
+    pub(crate) channel: FakeChannel,
     pub(crate) failures: Vec<(Endpoint, Failure)>,
+    pub(crate) delays: Vec<(Endpoint, Duration)>,
     pub(crate) hidden_links: BTreeSet<String>,
-    pub(crate) last_answer: Option<Bytes>,
 }
 
 impl State {
-    pub(crate) fn new(location_only: bool) -> Self {
+    pub(crate) fn new(location_only: bool, auto_complete: bool) -> Self {
         State {
-            location_only,
-            next_id: 1,
-            entities: BTreeMap::new(),
-            pending: None,
+            renegotiations: Renegotiations::new(location_only, auto_complete),
+            channel: FakeChannel::new(),
             failures: Vec::new(),
+            delays: Vec::new(),
             hidden_links: BTreeSet::new(),
-            last_answer: None,
         }
     }
 
@@ -65,11 +53,17 @@ impl State {
         match &mut self.failures[index].1.times {
             None => {}
             Some(left) if *left > 1 => *left -= 1,
-            Some(_) => {
-                drop(self.failures.remove(index));
-            }
+            Some(_) => drop(self.failures.remove(index)),
         }
         Some(failure)
+    }
+
+    fn take_delay(&mut self, endpoint: Endpoint) -> Option<Duration> {
+        let index = self
+            .delays
+            .iter()
+            .position(|(queued, _)| *queued == endpoint)?;
+        Some(self.delays.remove(index).1)
     }
 }
 
@@ -82,11 +76,16 @@ pub(crate) struct Router {
 /// Maps a method and path to an endpoint and, for entity paths, the entity's number.
 pub(crate) fn route(method: &str, path: &str) -> Option<(Endpoint, Option<u64>)> {
     let endpoint = match (method, path) {
+        ("POST", APPLICATIONS) => Endpoint::Applications,
         ("GET", APPLICATION) => Endpoint::Application,
+        ("GET", EVENTS) => Endpoint::Events,
         ("GET", SESSION) => Endpoint::Session,
-        ("POST", _) if path == format!("{SESSION}/renegotiations") => Endpoint::Renegotiations,
-        ("POST", _) if path == format!("{SESSION}/resumeAudio") => Endpoint::ResumeAudio,
-        ("POST", _) if path == format!("{SESSION}/resumeAudioVideo") => Endpoint::ResumeAudioVideo,
+        ("POST", _) => match path.strip_prefix(SESSION) {
+            Some("/renegotiations") => Endpoint::Renegotiations,
+            Some("/resumeAudio") => Endpoint::ResumeAudio,
+            Some("/resumeAudioVideo") => Endpoint::ResumeAudioVideo,
+            _ => return route_entity(method, path),
+        },
         _ => return route_entity(method, path),
     };
     Some((endpoint, None))
@@ -131,20 +130,39 @@ impl Respond for Router {
         if let Some(failure) = state.take_failure(endpoint) {
             return failure_response(&failure);
         }
-        match endpoint {
-            Endpoint::Application => ok(application()),
-            Endpoint::Session => ok(session(&state.hidden_links)),
-            Endpoint::Renegotiations | Endpoint::ResumeAudio | Endpoint::ResumeAudioVideo => {
-                start_renegotiation(&mut state, request)
-            }
-            Endpoint::Renegotiation => match id.and_then(|id| Some((id, state.entities.get(&id)?)))
-            {
-                Some((id, entity)) => ok(entity_json(id, entity)),
-                None => error(404, "NotFound", None, "no such renegotiation"),
-            },
-            Endpoint::Answer => finish(&mut state, id, request, Outcome::Answered),
-            Endpoint::Dismiss => finish(&mut state, id, request, Outcome::Dismissed),
+        let delay = state.take_delay(endpoint);
+        let response = answer(&mut state, endpoint, id, request);
+        match delay {
+            Some(delay) => response.set_delay(delay),
+            None => response,
         }
+    }
+}
+
+/// The normal answer of an endpoint.
+fn answer(
+    state: &mut State,
+    endpoint: Endpoint,
+    id: Option<u64>,
+    request: &Request,
+) -> ResponseTemplate {
+    let State {
+        renegotiations,
+        channel,
+        hidden_links,
+        ..
+    } = state;
+    match endpoint {
+        Endpoint::Applications => create_application(request),
+        Endpoint::Application => ok(application()),
+        Endpoint::Events => events(channel, request),
+        Endpoint::Session => ok(session(hidden_links)),
+        Endpoint::Renegotiations | Endpoint::ResumeAudio | Endpoint::ResumeAudioVideo => {
+            renegotiations.start(channel, request)
+        }
+        Endpoint::Renegotiation => renegotiations.get(id),
+        Endpoint::Answer => renegotiations.answer(channel, id, request),
+        Endpoint::Dismiss => renegotiations.dismiss(channel, id, request),
     }
 }
 
@@ -170,141 +188,83 @@ impl Router {
     }
 }
 
-fn start_renegotiation(state: &mut State, request: &Request) -> ResponseTemplate {
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    if !content_type.eq_ignore_ascii_case("application/sdp") {
-        return error(
-            415,
-            "UnsupportedMediaType",
-            None,
-            "the offer must be application/sdp",
-        );
-    }
-    let operation_id = request
-        .url
-        .query_pairs()
-        .find(|(key, _)| key == "operationId")
-        .map(|(_, value)| value.into_owned());
-    let Some(operation_id) = operation_id.filter(|id| (1..=50).contains(&id.chars().count()))
-    else {
+fn events(channel: &mut FakeChannel, request: &Request) -> ResponseTemplate {
+    let query = |name: &str| {
+        request
+            .url
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .and_then(|(_, value)| value.parse::<u64>().ok())
+    };
+    let Some(ack) = query("ack") else {
         return error(
             400,
             "BadRequest",
             Some("ParameterValidationFailure"),
-            "operationId is required and has at most 50 characters",
+            "ack is required",
         );
     };
-    if request.body.is_empty() {
-        return error(
-            400,
-            "BadRequest",
-            Some("InvalidMediaDescription"),
-            "empty offer",
-        );
-    }
-    if state.pending.is_some() {
-        return error(
-            409,
-            "Conflict",
-            Some("AlreadyExists"),
-            "The requested resource already exists. Please wait and try again.",
-        );
-    }
-
-    let id = state.next_id;
-    state.next_id += 1;
-    let entity = Entity {
-        operation_id,
-        offer: Bytes::from(request.body.clone()),
-        outcome: Outcome::Pending,
-    };
-    let body = entity_json(id, &entity);
-    state.entities.insert(id, entity);
-    state.pending = Some(id);
-
-    if state.location_only {
-        ResponseTemplate::new(201).insert_header("Location", entity_path(id))
+    let reply = channel.reply(EVENTS, ack);
+    let response = ok(reply.body);
+    if reply.idle {
+        // A real server holds an idle pending GET until its `timeout`; the fake keeps it short.
+        let held = query("timeout")
+            .map(Duration::from_secs)
+            .map_or(channel.idle_delay, |asked| asked.min(channel.idle_delay));
+        response.set_delay(held)
     } else {
-        ResponseTemplate::new(201).set_body_json(body)
+        response
     }
 }
 
-fn finish(
-    state: &mut State,
-    id: Option<u64>,
-    request: &Request,
-    outcome: Outcome,
-) -> ResponseTemplate {
-    let Some(entity) = id.and_then(|id| state.entities.get_mut(&id)) else {
-        return error(404, "NotFound", None, "no such renegotiation");
+fn create_application(request: &Request) -> ResponseTemplate {
+    let content_type = header(request, "content-type");
+    if !content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+    {
+        return error(415, "UnsupportedMediaType", None, "the input must be json");
+    }
+    let Ok(input) = serde_json::from_slice::<Value>(&request.body) else {
+        return error(400, "BadRequest", None, "the input is not json");
     };
-    if entity.outcome != Outcome::Pending {
-        return error(404, "NotFound", None, "the renegotiation is already over");
-    }
-    let content_type = request
-        .headers
-        .get("content-type")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-
-    match outcome {
-        Outcome::Answered if !request.body.is_empty() => {
-            if !content_type.eq_ignore_ascii_case("application/sdp") {
-                return error(
-                    415,
-                    "UnsupportedMediaType",
-                    None,
-                    "an answer is application/sdp",
-                );
-            }
-            state.last_answer = Some(Bytes::from(request.body.clone()));
+    for field in ["userAgent", "endpointId", "culture"] {
+        let valid = input
+            .get(field)
+            .and_then(Value::as_str)
+            .is_some_and(|value| (1..=100).contains(&value.chars().count()));
+        if !valid {
+            return error(
+                400,
+                "BadRequest",
+                Some("ParameterValidationFailure"),
+                &format!("{field} is required and has at most 100 characters"),
+            );
         }
-        Outcome::Dismissed => {
-            if let Err(message) = check_dismiss_body(content_type, &request.body) {
-                return error(
-                    400,
-                    "BadRequest",
-                    Some("ParameterValidationFailure"),
-                    message,
-                );
-            }
-        }
-        _ => {}
     }
-    entity.outcome = outcome;
-    state.pending = None;
-    ResponseTemplate::new(204)
+    ResponseTemplate::new(201).set_body_json(application())
 }
 
-fn check_dismiss_body(content_type: &str, body: &[u8]) -> Result<(), &'static str> {
-    if !content_type.eq_ignore_ascii_case("application/json") {
-        return Err("the dismiss input must be application/json");
-    }
-    let input: Value = serde_json::from_slice(body).map_err(|_| "the body is not json")?;
-    match input.get("reason") {
-        None => Ok(()),
-        Some(Value::String(reason)) if reason.parse::<DeclineReason>().is_ok() => Ok(()),
-        Some(_) => Err("the reason is not one of the documented values"),
-    }
+pub(crate) fn header<'a>(request: &'a Request, name: &str) -> &'a str {
+    request
+        .headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
 }
 
 fn failure_response(failure: &Failure) -> ResponseTemplate {
+    if failure.disconnect {
+        return ResponseTemplate::new(200).insert_header(DISCONNECT_MARKER, "1");
+    }
     let mut response = ResponseTemplate::new(failure.status);
     if let Some((content_type, body)) = &failure.raw_body {
         response = response.set_body_raw(body.to_vec(), content_type);
     } else if let Some(code) = &failure.code {
-        let mut body = json!({ "code": code });
-        if let Some(subcode) = &failure.subcode {
-            body["subcode"] = json!(subcode);
-        }
-        if let Some(message) = &failure.message {
-            body["message"] = json!(message);
-        }
-        response = response.set_body_json(body);
+        response = response.set_body_json(failure.error_body(code));
     }
     for (name, value) in &failure.headers {
         response = response.append_header(name.as_str(), value.as_str());
@@ -315,11 +275,16 @@ fn failure_response(failure: &Failure) -> ResponseTemplate {
     response
 }
 
-fn ok(body: Value) -> ResponseTemplate {
+pub(crate) fn ok(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
 
-fn error(status: u16, code: &str, subcode: Option<&str>, message: &str) -> ResponseTemplate {
+pub(crate) fn error(
+    status: u16,
+    code: &str,
+    subcode: Option<&str>,
+    message: &str,
+) -> ResponseTemplate {
     let mut body = json!({ "code": code, "message": message });
     if let Some(subcode) = subcode {
         body["subcode"] = json!(subcode);
@@ -327,31 +292,8 @@ fn error(status: u16, code: &str, subcode: Option<&str>, message: &str) -> Respo
     ResponseTemplate::new(status).set_body_json(body)
 }
 
-fn entity_path(id: u64) -> String {
-    format!("{SESSION}/renegotiations/{id}")
-}
-
-fn entity_json(id: u64, entity: &Entity) -> Value {
-    let path = entity_path(id);
-    let mut links = json!({
-        "self": { "href": path },
-        "mediaOffer": { "href": DataUri::encode_base64("application/sdp", &entity.offer) },
-        "mediaAnswer": {
-            "href": DataUri::encode_base64("application/sdp", FAKE_ANSWER_SDP.as_bytes())
-        },
-        "audioVideoSession": { "href": SESSION },
-        "conversation": { "href": CONVERSATION },
-    });
-    if entity.outcome == Outcome::Pending {
-        links["answer"] = json!({ "href": format!("{path}/answer") });
-        links["dismiss"] = json!({ "href": format!("{path}/dismiss") });
-    }
-    json!({
-        "rel": "audioVideoRenegotiation",
-        "direction": "Outgoing",
-        "operationId": entity.operation_id,
-        "_links": links,
-    })
+pub(crate) fn bytes(request: &Request) -> Bytes {
+    Bytes::from(request.body.clone())
 }
 
 fn session(hidden: &BTreeSet<String>) -> Value {
@@ -385,18 +327,24 @@ fn application() -> Value {
         "rel": "application",
         "_links": {
             "self": { "href": APPLICATION },
-            "events": { "href": format!("{APPLICATION}/events?ack=1") },
+            "events": { "href": format!("{EVENTS}?ack=1") },
             "batch": { "href": format!("{APPLICATION}/batch") },
             "policies": { "href": format!("{APPLICATION}/policies") },
         },
         "_embedded": {
+            "me": {
+                "rel": "me",
+                "name": "Fake Bot",
+                "uri": "sip:bot@fake.ucwa.test",
+                "_links": { "self": { "href": format!("{APPLICATION}/me") } },
+            },
             "communication": {
                 "rel": "communication",
                 "supportedModalities": ["Audio", "Video"],
                 "_links": {
-                    "self": { "href": format!("{APPLICATION}/communication") },
+                    "self": { "href": COMMUNICATION },
                     "conversations": {
-                        "href": format!("{APPLICATION}/communication/conversations?filter=active")
+                        "href": format!("{COMMUNICATION}/conversations?filter=active")
                     },
                 },
             },
