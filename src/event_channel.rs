@@ -78,6 +78,7 @@ pub struct EventChannelBuilder {
     max_failures: Option<u32>,
     initial_backoff: Duration,
     max_backoff: Duration,
+    read_timeout: Option<Duration>,
 }
 
 /// The event channel of an application: a [`Stream`] of [`ChannelEvent`]s.
@@ -174,6 +175,7 @@ impl EventChannelBuilder {
             max_failures: Some(10),
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
+            read_timeout: None,
         }
     }
 
@@ -227,15 +229,38 @@ impl EventChannelBuilder {
         self
     }
 
+    /// How long the client waits for each reply. Default: the asked-for `timeout` (or the
+    /// server's default of 180 s) plus 15 s.
+    ///
+    /// It must exceed the `timeout` asked of the server, or the client gives up on pending GETs
+    /// that the server still holds lawfully; a shorter one suits only servers known to answer
+    /// sooner, such as a test server.
+    pub fn read_timeout(mut self, read_timeout: Duration) -> Self {
+        self.read_timeout = Some(read_timeout);
+        self
+    }
+
     /// Checks the settings and starts the channel's task on the current tokio runtime.
     ///
     /// # Errors
     ///
     /// [`Error::MissingLink`] when the application has no `events` link; the guard errors of
-    /// its URL; [`Error::InvalidInput`] for a tuning value out of range or when there is no
-    /// tokio runtime.
+    /// its URL; [`Error::InvalidInput`] for a tuning value out of range, a read timeout that
+    /// does not exceed the asked-for `timeout`, or when there is no tokio runtime.
     pub fn start(self) -> Result<EventChannel, Error> {
         self.tuning.check()?;
+        let asked = Duration::from_secs(self.tuning.timeout.unwrap_or(SERVER_DEFAULT_TIMEOUT));
+        let read_timeout = self.read_timeout.unwrap_or(asked + READ_MARGIN);
+        if read_timeout.is_zero()
+            || self
+                .tuning
+                .timeout
+                .is_some_and(|asked| read_timeout <= Duration::from_secs(asked))
+        {
+            return Err(Error::InvalidInput(
+                "the read timeout must exceed the event channel's timeout".to_owned(),
+            ));
+        }
         let start = self.start?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::InvalidInput("an event channel needs a tokio runtime".to_owned())
@@ -244,13 +269,10 @@ impl EventChannelBuilder {
         let (sender, events) = mpsc::channel(self.buffer);
         let completions = SharedCompletions::default();
         let running = Arc::new(AtomicBool::new(true));
-        let read_timeout =
-            Duration::from_secs(self.tuning.timeout.unwrap_or(SERVER_DEFAULT_TIMEOUT))
-                + READ_MARGIN;
         let driver = Driver {
             client: self.client,
             tuning: self.tuning,
-            read_timeout: read_timeout.max(Duration::ZERO),
+            read_timeout,
             sender,
             completions: Arc::clone(&completions),
             max_failures: self.max_failures,
