@@ -23,7 +23,7 @@ fn fixture(name: &str) -> Vec<u8> {
     let start = text
         .find('{')
         .unwrap_or_else(|| panic!("{name} has no json"));
-    text[start..].as_bytes().to_vec()
+    text.as_bytes()[start..].to_vec()
 }
 
 fn origin() -> Url {
