@@ -43,6 +43,16 @@
 //! # fn main() {}
 //! ```
 //!
+//! # The event channel
+//!
+//! Renegotiations the far end starts exist only on the event channel. [`Application`] creates
+//! or opens the application, [`EventChannel`] reads its events as a `futures` stream (one
+//! pending GET at a time, in order, each event once, transient faults retried), and
+//! [`IncomingRenegotiation`] turns a `started` renegotiation event into a [`Renegotiation`] to
+//! answer or dismiss. [`RenegotiateBuilder::wait_completed`] awaits an outgoing renegotiation
+//! until the channel reports it completed. [`Event::parse_batch`] is the same parser for bodies
+//! received by a webhook.
+//!
 //! # Security
 //!
 //! The token is sent only to the client's configured origin, as `Authorization: Bearer <token>`.
