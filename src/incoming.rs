@@ -5,7 +5,7 @@ use std::fmt;
 use crate::client::Client;
 use crate::error::Error;
 use crate::event::{Event, EventType};
-use crate::renegotiation::Renegotiation;
+use crate::renegotiation::{Direction, Renegotiation};
 
 /// The rel of an audio/video renegotiation event.
 pub const AUDIO_VIDEO_RENEGOTIATION: &str = "audioVideoRenegotiation";
@@ -47,8 +47,19 @@ pub struct IncomingRenegotiation {
 
 impl IncomingRenegotiation {
     /// The incoming renegotiation an event announces, or `None` for any other event.
+    ///
+    /// A renegotiation this side started is announced by a `started` event too. When the event
+    /// embeds the entity, one whose `direction` is `Outgoing` gives `None`; when it carries only
+    /// a link, the direction is known once [`renegotiation`](Self::renegotiation) has read it.
     pub fn from_event(client: &Client, event: &Event) -> Option<Self> {
         if event.event_type != EventType::Started {
+            return None;
+        }
+        let embedded_direction = event
+            .resource
+            .as_ref()
+            .and_then(|resource| resource.property_str("direction"));
+        if embedded_direction.map(Direction::parse) == Some(Direction::Outgoing) {
             return None;
         }
         let media = match event.link.rel.as_str() {

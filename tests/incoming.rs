@@ -361,3 +361,16 @@ async fn wait_completed_reports_a_channel_that_ended() {
 
     assert_eq!(error.kind(), ErrorKind::ChannelClosed);
 }
+
+#[tokio::test]
+async fn a_started_event_of_this_sides_own_renegotiation_is_not_incoming() {
+    let server = FakeUcwa::start().await;
+    let (client, mut channel) = start(&server).await;
+    let session = client.session(&server.session_url()).unwrap();
+
+    session.renegotiate(OFFER).await.unwrap();
+    let started = next_event(&mut channel).await;
+
+    assert_eq!(started.event_type, EventType::Started);
+    assert!(IncomingRenegotiation::from_event(&client, &started).is_none());
+}

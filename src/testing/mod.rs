@@ -392,7 +392,7 @@ impl FakeUcwa {
 
     /// Whether a renegotiation is pending (created and neither answered nor dismissed).
     pub fn has_pending_renegotiation(&self) -> bool {
-        self.lock().renegotiations.pending.is_some()
+        !self.lock().renegotiations.pending.is_empty()
     }
 
     /// The SDP answer the client sent to the `answer` link of the most recent renegotiation

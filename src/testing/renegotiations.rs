@@ -1,6 +1,6 @@
 //! The fake server's renegotiations: entities, the one-pending rule, and the events they cause.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -44,7 +44,8 @@ pub(crate) struct Renegotiations {
     auto_complete: bool,
     next_id: u64,
     entities: BTreeMap<u64, Entity>,
-    pub(crate) pending: Option<u64>,
+    /// Renegotiations neither answered, dismissed nor completed.
+    pub(crate) pending: BTreeSet<u64>,
     pub(crate) last_answer: Option<Bytes>,
 }
 
@@ -55,7 +56,7 @@ impl Renegotiations {
             auto_complete,
             next_id: 1,
             entities: BTreeMap::new(),
-            pending: None,
+            pending: BTreeSet::new(),
             last_answer: None,
         }
     }
@@ -96,7 +97,7 @@ impl Renegotiations {
                 "empty offer",
             );
         }
-        if self.pending.is_some() {
+        if !self.pending.is_empty() {
             return error(
                 409,
                 "Conflict",
@@ -250,7 +251,7 @@ impl Renegotiations {
                 outcome: Outcome::Pending,
             },
         );
-        self.pending = Some(id);
+        self.pending.insert(id);
         id
     }
 
@@ -258,9 +259,7 @@ impl Renegotiations {
         if let Some(entity) = self.entities.get_mut(&id) {
             entity.outcome = outcome;
         }
-        if self.pending == Some(id) {
-            self.pending = None;
-        }
+        self.pending.remove(&id);
     }
 
     /// The pending entity `id`, or why there is none (answered as a 404).
