@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use bytes::Bytes;
 use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::client::Client;
 use crate::error::Error;
 use crate::link::{Link, Links};
-use crate::request::{JSON, Request};
+use crate::representation;
+use crate::request::Request;
 use crate::resource::Resource;
 
 /// The longest `userAgent`, `endpointId` or `culture` the protocol allows, in characters.
@@ -80,11 +80,14 @@ impl Application {
     ) -> Result<Application, Error> {
         spec.check()?;
         let url = client.resolve_href(applications_url)?;
-        let body = serde_json::json!({
-            "userAgent": spec.user_agent,
-            "endpointId": spec.endpoint_id,
-            "culture": spec.culture,
-        });
+        let body = representation::input(
+            client.format(),
+            &[
+                ("userAgent", &spec.user_agent),
+                ("endpointId", &spec.endpoint_id),
+                ("culture", &spec.culture),
+            ],
+        );
 
         let response = client
             .execute(Request {
@@ -92,7 +95,7 @@ impl Application {
                 url: url.clone(),
                 rel: "applications",
                 operation_id: None,
-                body: Some((JSON, Bytes::from(body.to_string()))),
+                body: Some(body),
                 expect: &[StatusCode::CREATED],
                 timeout: None,
             })

@@ -10,6 +10,7 @@ use crate::auth::{StaticToken, Token, TokenProvider};
 use crate::error::Error;
 use crate::link::Link;
 use crate::operation_id::{OperationId, OperationIdGenerator, RandomOperationIds};
+use crate::representation::Format;
 use crate::resource::Resource;
 use crate::session::Session;
 
@@ -44,6 +45,7 @@ pub(crate) struct ClientInner {
     pub(crate) max_body: usize,
     pub(crate) allow_http: bool,
     pub(crate) operation_ids: Box<dyn OperationIdGenerator>,
+    pub(crate) format: Format,
 }
 
 impl Client {
@@ -60,6 +62,11 @@ impl Client {
     /// The per-request timeout.
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
+    }
+
+    /// The representation the client asks for and sends inputs in.
+    pub fn format(&self) -> Format {
+        self.inner.format
     }
 
     /// The largest response body the client reads, in bytes.
@@ -171,6 +178,7 @@ impl fmt::Debug for Client {
             .field("timeout", &self.inner.timeout)
             .field("max_body", &self.inner.max_body)
             .field("allow_http", &self.inner.allow_http)
+            .field("format", &self.inner.format)
             .finish_non_exhaustive()
     }
 }
@@ -200,6 +208,7 @@ pub struct ClientBuilder {
     allow_http: bool,
     operation_ids: Option<Box<dyn OperationIdGenerator>>,
     http: Option<reqwest::Client>,
+    format: Format,
 }
 
 impl ClientBuilder {
@@ -249,6 +258,15 @@ impl ClientBuilder {
         self
     }
 
+    /// The representation to ask for (`Accept`) and to send inputs in. Default: JSON.
+    ///
+    /// Replies are read in whatever representation their `Content-Type` names, so a server or
+    /// proxy that answers in the other one is still understood.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+
     /// A `reqwest::Client` to send requests with, for custom TLS roots, proxies or connection
     /// pools.
     ///
@@ -264,7 +282,8 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] when the origin or token provider is missing, the origin is not
-    /// an http(s) URL, or the timeout or body limit is zero; [`Error::InsecureUrl`] for an
+    /// an http(s) URL, the timeout or body limit is zero, or the XML format is asked for without
+    /// the `xml` feature; [`Error::InsecureUrl`] for an
     /// `http` origin without [`ClientBuilder::allow_http`]; [`Error::Transport`] when the
     /// HTTP client cannot be built.
     pub fn build(self) -> Result<Client, Error> {
@@ -295,6 +314,11 @@ impl ClientBuilder {
         let base = Url::parse(&format!("{}/", origin.ascii_serialization()))
             .map_err(|error| Error::InvalidInput(format!("the origin is not usable: {error}")))?;
 
+        if self.format == Format::Xml && !cfg!(feature = "xml") {
+            return Err(Error::InvalidInput(
+                "the xml format needs the crate's xml feature".to_owned(),
+            ));
+        }
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let max_body = self.max_body.unwrap_or(DEFAULT_MAX_BODY);
         if timeout.is_zero() || max_body == 0 {
@@ -319,6 +343,7 @@ impl ClientBuilder {
                 operation_ids: self
                     .operation_ids
                     .unwrap_or_else(|| Box::new(RandomOperationIds)),
+                format: self.format,
             }),
         })
     }

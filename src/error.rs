@@ -5,7 +5,6 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::StatusCode;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::Challenge;
@@ -324,7 +323,10 @@ impl ServiceError {
             challenges,
             raw_body: None,
         };
-        match ErrorBody::parse(headers, &body) {
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok());
+        match crate::representation::error_parts(content_type, &body) {
             Some(parsed) => {
                 error.code = Some(ErrorCode::from(parsed.code));
                 error.subcode = parsed.subcode.and_then(ErrorSubcode::parse);
@@ -369,33 +371,6 @@ fn classify(status: u16, has_error_body: bool, subcode: Option<&ErrorSubcode>) -
         (500, Some(ErrorSubcode::CallbackChannelError)) => ErrorKind::CallbackChannelError,
         (404, Some(ErrorSubcode::ApplicationNotFound)) => ErrorKind::ApplicationNotFound,
         _ => ErrorKind::Api,
-    }
-}
-
-/// The body of a UCWA error, as the server sends it in JSON.
-#[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    #[serde(default)]
-    subcode: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default, rename = "debugInfo")]
-    debug_info: Option<Value>,
-    #[serde(default)]
-    parameters: Option<Value>,
-}
-
-impl ErrorBody {
-    fn parse(headers: &reqwest::header::HeaderMap, body: &[u8]) -> Option<Self> {
-        let is_json = headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(crate::request::is_json_content_type);
-        if !is_json {
-            return None;
-        }
-        serde_json::from_slice(body).ok()
     }
 }
 

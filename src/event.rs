@@ -1,5 +1,6 @@
 //! Events: the grammar of an event channel reply (and of a webhook body), parsed once.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -156,7 +157,8 @@ impl Event {
         self.resource.as_ref()?.property_str("operationId")
     }
 
-    /// Parses an event channel reply or a webhook body in JSON.
+    /// Parses an event channel reply or a webhook body, in JSON or (with the `xml` feature) XML,
+    /// told apart by the body's first character.
     ///
     /// Relative hrefs resolve against the body's top-level `baseuri` when it has one, otherwise
     /// against `origin` (normally [`Client::origin`](crate::Client::origin)).
@@ -180,14 +182,33 @@ impl Event {
     /// assert_eq!(batch.next.unwrap().as_str(), "https://fe1.contoso.com/events?ack=2");
     /// ```
     pub fn parse_batch(body: &[u8], origin: &Url) -> Result<EventBatch, Error> {
-        // serde would also read a struct from an array; an event batch is an object only.
-        if body.trim_ascii_start().first() != Some(&b'{') {
-            return Err(Error::decode_plain(
-                "a json event batch: the body is not an object",
-            ));
-        }
-        let wire: WireBatch = serde_json::from_slice(body)
-            .map_err(|source| Error::decode("a json event batch", source))?;
+        let format = crate::representation::sniff(body);
+        Event::parse_batch_as(body, format, origin)
+    }
+
+    /// Parses an event batch in a known representation.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Event::parse_batch`]; [`Error::Decode`] for XML without the `xml` feature.
+    pub fn parse_batch_as(
+        body: &[u8],
+        format: crate::Format,
+        origin: &Url,
+    ) -> Result<EventBatch, Error> {
+        let wire = match format {
+            crate::Format::Json => {
+                // serde would also read a struct from an array; a batch is an object only.
+                if body.trim_ascii_start().first() != Some(&b'{') {
+                    return Err(Error::decode_plain(
+                        "a json event batch: the body is not an object",
+                    ));
+                }
+                serde_json::from_slice::<WireBatch>(body)
+                    .map_err(|source| Error::decode("a json event batch", source))?
+            }
+            crate::Format::Xml => crate::representation::xml_event_batch(body)?,
+        };
         wire.resolve(origin)
     }
 }
@@ -227,62 +248,71 @@ pub struct EventBatch {
     pub events: Vec<Event>,
 }
 
+/// An event batch as either representation carries it, before hrefs are resolved.
 #[derive(Deserialize)]
-struct WireBatch {
+pub(crate) struct WireBatch {
     #[serde(rename = "_links", default)]
-    links: Links,
+    pub(crate) links: Links,
     #[serde(default)]
-    baseuri: Option<String>,
+    pub(crate) baseuri: Option<String>,
     #[serde(default)]
-    sender: Vec<WireSender>,
+    pub(crate) sender: Vec<WireSender>,
 }
 
 #[derive(Deserialize)]
-struct WireSender {
-    rel: String,
-    href: String,
+pub(crate) struct WireSender {
+    pub(crate) rel: String,
+    pub(crate) href: String,
     #[serde(default)]
-    events: Vec<WireEvent>,
+    pub(crate) events: Vec<WireEvent>,
 }
 
 #[derive(Deserialize)]
-struct WireEvent {
-    link: WireLink,
+pub(crate) struct WireEvent {
+    pub(crate) link: WireLink,
     #[serde(rename = "type")]
-    event_type: String,
+    pub(crate) event_type: String,
     #[serde(rename = "in", default)]
-    in_link: Option<WireLink>,
+    pub(crate) in_link: Option<WireLink>,
     #[serde(default)]
-    status: Option<String>,
+    pub(crate) status: Option<String>,
     #[serde(default)]
-    reason: Option<WireReason>,
-    #[serde(rename = "_embedded", default)]
-    embedded: Option<serde_json::Map<String, Value>>,
+    pub(crate) reason: Option<WireReason>,
+    /// The embedded resource, keyed by its rel in JSON; an event carries at most one.
+    #[serde(rename = "_embedded", default, deserialize_with = "first_embedded")]
+    pub(crate) embedded: Option<Resource>,
 }
 
 #[derive(Deserialize)]
-struct WireLink {
+pub(crate) struct WireLink {
     #[serde(default)]
-    rel: String,
-    href: String,
+    pub(crate) rel: String,
+    pub(crate) href: String,
     #[serde(default)]
-    title: Option<String>,
+    pub(crate) title: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct WireReason {
+pub(crate) struct WireReason {
     #[serde(default)]
-    code: Option<String>,
+    pub(crate) code: Option<String>,
     #[serde(default)]
-    subcode: Option<String>,
+    pub(crate) subcode: Option<String>,
     #[serde(default)]
-    message: Option<String>,
+    pub(crate) message: Option<String>,
     #[serde(rename = "debugInfo", default)]
-    debug_info: Option<Value>,
+    pub(crate) debug_info: Option<Value>,
+}
+
+fn first_embedded<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Resource>, D::Error> {
+    let embedded: Option<BTreeMap<String, Resource>> = Option::deserialize(deserializer)?;
+    Ok(embedded.and_then(|all| all.into_values().next()))
 }
 
 impl WireBatch {
-    fn resolve(self, origin: &Url) -> Result<EventBatch, Error> {
+    pub(crate) fn resolve(self, origin: &Url) -> Result<EventBatch, Error> {
         let base = match &self.baseuri {
             Some(baseuri) => origin
                 .join(baseuri)
@@ -338,17 +368,6 @@ impl WireEvent {
                 title: wire.title.clone(),
             })
         };
-        let resource = match &self.embedded {
-            // The embedded resource is keyed by its rel; an event carries at most one.
-            Some(embedded) => match embedded.values().next() {
-                Some(value) => Some(
-                    Resource::deserialize(value)
-                        .map_err(|source| Error::decode("an embedded resource", source))?,
-                ),
-                None => None,
-            },
-            None => None,
-        };
         Ok(Event {
             sender: sender.clone(),
             link: event_link(&self.link)?,
@@ -361,7 +380,7 @@ impl WireEvent {
                 message: reason.message.clone(),
                 debug_info: reason.debug_info.clone(),
             }),
-            resource,
+            resource: self.embedded.clone(),
         })
     }
 }

@@ -98,9 +98,12 @@ mod incoming;
 mod link;
 mod operation_id;
 mod renegotiation;
+mod representation;
 mod request;
 mod resource;
 mod session;
+#[cfg(feature = "xml")]
+mod xml;
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -123,6 +126,7 @@ pub use operation_id::{
     RandomOperationIds, SequentialOperationIds,
 };
 pub use renegotiation::{DeclineReason, Direction, Renegotiation};
+pub use representation::Format;
 pub use resource::Resource;
 pub use session::{
     RENEGOTIATIONS, RESUME_AUDIO, RESUME_AUDIO_VIDEO, RenegotiateBuilder, Session, SessionState,

@@ -9,7 +9,8 @@ use crate::client::Client;
 use crate::data_uri::DataUri;
 use crate::error::Error;
 use crate::link::{Link, Links};
-use crate::request::{JSON, Request, SDP};
+use crate::representation;
+use crate::request::{Request, SDP};
 use crate::resource::Resource;
 
 /// Which side started a renegotiation.
@@ -256,18 +257,20 @@ impl Renegotiation {
     }
 
     /// Declines the renegotiation: a POST of `{"reason": …}` (or `{}` without a reason) to the
-    /// `dismiss` link, expecting 204.
+    /// `dismiss` link, expecting 204. A client whose format is XML sends
+    /// `<input><property name="reason">…</property></input>` as `application/xml`.
     ///
     /// # Errors
     ///
     /// [`Error::MissingLink`] without a `dismiss` link; otherwise as for
     /// [`Renegotiation::answer`].
     pub async fn dismiss(&self, reason: Option<DeclineReason>) -> Result<(), Error> {
-        let body = match reason {
-            Some(reason) => format!(r#"{{"reason":"{}"}}"#, reason.as_str()),
-            None => "{}".to_owned(),
+        let properties = match reason {
+            Some(reason) => vec![("reason", reason.as_str())],
+            None => Vec::new(),
         };
-        self.act("dismiss", Some((JSON, Bytes::from(body)))).await
+        let body = representation::input(self.client.format(), &properties);
+        self.act("dismiss", Some(body)).await
     }
 
     async fn act(&self, rel: &str, body: Option<(&'static str, Bytes)>) -> Result<(), Error> {

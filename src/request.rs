@@ -12,13 +12,11 @@ use crate::client::Client;
 use crate::error::{Error, ServiceError};
 use crate::event::{Event, EventBatch};
 use crate::operation_id::OperationId;
+use crate::representation;
 use crate::resource::Resource;
 
 /// The media type of SDP bodies.
 pub(crate) const SDP: &str = "application/sdp";
-
-/// The media type the client asks for and sends JSON as.
-pub(crate) const JSON: &str = "application/json";
 
 /// One request, described before it is sent.
 pub(crate) struct Request<'a> {
@@ -45,27 +43,20 @@ pub(crate) struct Response {
 impl Response {
     /// Parses the body as a resource, choosing the codec by `Content-Type`.
     pub(crate) fn resource(&self) -> Result<Resource, Error> {
-        self.check_json("a resource")?;
-        Resource::from_json(&self.body)
+        let format = representation::of_reply(self.content_type(), &self.body, "a resource")?;
+        representation::resource(format, &self.body)
     }
 
-    /// Parses the body as an event channel reply.
+    /// Parses the body as an event channel reply, choosing the codec by `Content-Type`.
     pub(crate) fn event_batch(&self, origin: &Url) -> Result<EventBatch, Error> {
-        self.check_json("an event batch")?;
-        Event::parse_batch(&self.body, origin)
+        let format = representation::of_reply(self.content_type(), &self.body, "an event batch")?;
+        Event::parse_batch_as(&self.body, format, origin)
     }
 
-    fn check_json(&self, what: &str) -> Result<(), Error> {
-        let content_type = self
-            .headers
+    fn content_type(&self) -> Option<&str> {
+        self.headers
             .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok());
-        match content_type {
-            Some(text) if !is_json_content_type(text) => Err(Error::decode_plain(format!(
-                "{what} of type {text:?}: only json representations are read"
-            ))),
-            _ => Ok(()),
-        }
+            .and_then(|value| value.to_str().ok())
     }
 }
 
@@ -104,7 +95,7 @@ impl Client {
             .http
             .request(request.method.clone(), request.url.clone())
             .header(AUTHORIZATION, authorization)
-            .header(ACCEPT, JSON);
+            .header(ACCEPT, self.inner.format.media_type());
         if let Some((content_type, body)) = request.body {
             if content_type == SDP {
                 tracing::trace!(sdp = %String::from_utf8_lossy(&body), "request body");
@@ -191,32 +182,5 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         Ok(body.freeze())
-    }
-}
-
-/// Whether a `Content-Type` value names a JSON representation, with or without parameters.
-pub(crate) fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case(JSON)
-        || essence.eq_ignore_ascii_case("application/vnd.microsoft.com.ucwa+json")
-        || essence.eq_ignore_ascii_case("text/json")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_content_types() {
-        for value in [
-            "application/json",
-            "Application/JSON; charset=utf-8",
-            "application/vnd.microsoft.com.ucwa+json",
-        ] {
-            assert!(is_json_content_type(value), "{value}");
-        }
-        for value in ["text/html", "application/xml", "application/jsonx", ""] {
-            assert!(!is_json_content_type(value), "{value}");
-        }
     }
 }

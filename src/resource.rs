@@ -40,6 +40,19 @@ impl Resource {
         serde_json::from_slice(body).map_err(|source| Error::decode("a json resource", source))
     }
 
+    #[cfg_attr(not(feature = "xml"), allow(dead_code))]
+    pub(crate) fn from_parts(
+        links: Links,
+        embedded: BTreeMap<String, Vec<Resource>>,
+        properties: Map<String, Value>,
+    ) -> Self {
+        Resource {
+            links,
+            embedded,
+            properties,
+        }
+    }
+
     /// The resource's `rel` property, when it carries one (GET replies usually do).
     pub fn rel(&self) -> Option<&str> {
         self.property_str("rel")

@@ -563,15 +563,14 @@ async fn media_offer_that_is_not_an_sdp_data_uri_is_decode() {
 }
 
 #[tokio::test]
-async fn xml_representation_is_decode() {
-    let xml = r#"<resource rel="audioVideoRenegotiation" href="/r/1" xmlns="http://schemas.microsoft.com/rtc/2012/03/ucwa"><property name="direction">Outgoing</property></resource>"#;
-    let error = renegotiate_failing(Failure::new(201).raw_body("application/xml", xml)).await;
-    assert_eq!(error.kind(), ErrorKind::Decode);
-
+async fn a_reply_is_read_in_the_representation_its_content_type_names() {
     let json_bytes = entity_json(json!({"self": {"href": "/r/1"}})).to_string();
     let error =
         renegotiate_failing(Failure::new(201).raw_body("application/xml", json_bytes)).await;
     assert_eq!(error.kind(), ErrorKind::Decode, "the Content-Type decides");
+
+    let error = renegotiate_failing(Failure::new(201).raw_body("text/html", "<html/>")).await;
+    assert_eq!(error.kind(), ErrorKind::Decode, "neither json nor xml");
 }
 
 #[tokio::test]
