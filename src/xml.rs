@@ -121,6 +121,22 @@ pub(crate) fn event_batch(body: &[u8]) -> Result<WireBatch, Error> {
     })
 }
 
+/// Reads the properties of an `<input>`, as a server reads a request body.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+pub(crate) fn input_properties(body: &[u8]) -> Result<Vec<(String, String)>, Error> {
+    let root = parse(body)?;
+    if !root.is("input") {
+        return Err(wrong_root("an input", &root));
+    }
+    Ok(root
+        .children_named("property")
+        .filter_map(|property| {
+            let name = property.attribute("name")?;
+            Some((name.to_owned(), property.text.trim().to_owned()))
+        })
+        .collect())
+}
+
 /// Writes an `<input>` of properties, as UCWA takes request bodies in XML.
 pub(crate) fn input(properties: &[(&str, &str)]) -> String {
     let mut xml =

@@ -34,6 +34,7 @@
 mod events;
 mod proxy;
 mod renegotiations;
+mod reply;
 mod router;
 
 use std::fmt;

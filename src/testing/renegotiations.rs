@@ -4,11 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use wiremock::{Request, ResponseTemplate};
+use wiremock::Request;
 
 use super::FAKE_ANSWER_SDP;
 use super::events::{FakeChannel, Queued};
-use super::router::{COMMUNICATION, CONVERSATION, SESSION, bytes, error, header, ok};
+use super::reply::Reply;
+use super::router::{COMMUNICATION, CONVERSATION, SESSION, bytes, error, header, input_properties};
 use crate::data_uri::DataUri;
 use crate::renegotiation::DeclineReason;
 
@@ -62,11 +63,7 @@ impl Renegotiations {
     }
 
     /// A POST of an offer to `renegotiations`, `resumeAudio` or `resumeAudioVideo`.
-    pub(crate) fn start(
-        &mut self,
-        channel: &mut FakeChannel,
-        request: &Request,
-    ) -> ResponseTemplate {
+    pub(crate) fn start(&mut self, channel: &mut FakeChannel, request: &Request) -> Reply {
         if !header(request, "content-type").eq_ignore_ascii_case("application/sdp") {
             return error(
                 415,
@@ -116,9 +113,9 @@ impl Renegotiations {
         }
 
         if self.location_only {
-            ResponseTemplate::new(201).insert_header("Location", entity_path(id))
+            Reply::empty(201).header("Location", entity_path(id))
         } else {
-            ResponseTemplate::new(201).set_body_json(self.json(id))
+            Reply::resource(201, self.json(id))
         }
     }
 
@@ -162,9 +159,9 @@ impl Renegotiations {
         true
     }
 
-    pub(crate) fn get(&self, id: Option<u64>) -> ResponseTemplate {
+    pub(crate) fn get(&self, id: Option<u64>) -> Reply {
         match id.filter(|id| self.entities.contains_key(id)) {
-            Some(id) => ok(self.json(id)),
+            Some(id) => Reply::resource(200, self.json(id)),
             None => error(404, "NotFound", None, "no such renegotiation"),
         }
     }
@@ -174,7 +171,7 @@ impl Renegotiations {
         channel: &mut FakeChannel,
         id: Option<u64>,
         request: &Request,
-    ) -> ResponseTemplate {
+    ) -> Reply {
         let id = match self.pending_entity(id) {
             Ok(id) => id,
             Err(message) => return error(404, "NotFound", None, message),
@@ -197,7 +194,7 @@ impl Renegotiations {
         channel
             .queue
             .push_back(self.event(id, "completed", Some(Ok(()))));
-        ResponseTemplate::new(204)
+        Reply::empty(204)
     }
 
     pub(crate) fn dismiss(
@@ -205,7 +202,7 @@ impl Renegotiations {
         channel: &mut FakeChannel,
         id: Option<u64>,
         request: &Request,
-    ) -> ResponseTemplate {
+    ) -> Reply {
         let id = match self.pending_entity(id) {
             Ok(id) => id,
             Err(message) => return error(404, "NotFound", None, message),
@@ -233,7 +230,7 @@ impl Renegotiations {
         channel
             .queue
             .push_back(self.event(id, "completed", Some(Err(reason))));
-        ResponseTemplate::new(204)
+        Reply::empty(204)
     }
 
     fn create(&mut self, operation_id: String, direction: &'static str, offer: Bytes) -> u64 {
@@ -342,11 +339,8 @@ fn entity_path(id: u64) -> String {
 
 /// The reason of a dismiss body, checked as the protocol describes it.
 fn dismiss_reason(content_type: &str, body: &[u8]) -> Result<Option<String>, &'static str> {
-    if !content_type.eq_ignore_ascii_case("application/json") {
-        return Err("the dismiss input must be application/json");
-    }
-    let input: Value = serde_json::from_slice(body).map_err(|_| "the body is not json")?;
-    match input.get("reason") {
+    let properties = input_properties(content_type, body)?;
+    match properties.get("reason") {
         None => Ok(None),
         Some(Value::String(reason)) if reason.parse::<DeclineReason>().is_ok() => {
             Ok(Some(reason.clone()))

@@ -8,10 +8,13 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
+use super::reply::{Body, Reply, asked_format};
+
 use super::events::FakeChannel;
 use super::proxy::DISCONNECT_MARKER;
 use super::renegotiations::Renegotiations;
 use super::{Endpoint, Failure};
+use crate::representation::Format;
 
 pub(crate) const APPLICATIONS: &str = "/ucwa/oauth/v1/applications";
 pub(crate) const APPLICATION: &str = "/ucwa/oauth/v1/applications/101";
@@ -111,8 +114,10 @@ fn route_entity(method: &str, path: &str) -> Option<(Endpoint, Option<u64>)> {
 
 impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let format = asked_format(request);
         let Some((endpoint, id)) = route(request.method.as_str(), request.url.path()) else {
-            return error(404, "NotFound", None, "no such resource on the fake server");
+            return error(404, "NotFound", None, "no such resource on the fake server")
+                .render(format);
         };
         let authorized = request
             .headers
@@ -120,7 +125,7 @@ impl Respond for Router {
             .and_then(|value| value.to_str().ok())
             == Some(format!("Bearer {}", self.token).as_str());
         if !authorized {
-            return self.unauthorized();
+            return self.unauthorized().render(format);
         }
 
         let mut state = self
@@ -128,24 +133,20 @@ impl Respond for Router {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(failure) = state.take_failure(endpoint) {
-            return failure_response(&failure);
+            return failure_reply(&failure).render(format);
         }
         let delay = state.take_delay(endpoint);
-        let response = answer(&mut state, endpoint, id, request);
+        let reply = answer(&mut state, endpoint, id, request);
         match delay {
-            Some(delay) => response.set_delay(delay),
-            None => response,
+            Some(delay) => reply.delay(delay),
+            None => reply,
         }
+        .render(format)
     }
 }
 
 /// The normal answer of an endpoint.
-fn answer(
-    state: &mut State,
-    endpoint: Endpoint,
-    id: Option<u64>,
-    request: &Request,
-) -> ResponseTemplate {
+fn answer(state: &mut State, endpoint: Endpoint, id: Option<u64>, request: &Request) -> Reply {
     let State {
         renegotiations,
         channel,
@@ -154,9 +155,9 @@ fn answer(
     } = state;
     match endpoint {
         Endpoint::Applications => create_application(request),
-        Endpoint::Application => ok(application()),
+        Endpoint::Application => Reply::resource(200, application()),
         Endpoint::Events => events(channel, request),
-        Endpoint::Session => ok(session(hidden_links)),
+        Endpoint::Session => Reply::resource(200, session(hidden_links)),
         Endpoint::Renegotiations | Endpoint::ResumeAudio | Endpoint::ResumeAudioVideo => {
             renegotiations.start(channel, request)
         }
@@ -167,7 +168,7 @@ fn answer(
 }
 
 impl Router {
-    fn unauthorized(&self) -> ResponseTemplate {
+    fn unauthorized(&self) -> Reply {
         let oauth = format!(
             "MsRtcOAuth href=\"{}/WebTicket/oauthtoken\",\
              grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password\"",
@@ -179,8 +180,8 @@ impl Router {
             None,
             "the bearer token is missing or wrong",
         )
-        .append_header("WWW-Authenticate", oauth)
-        .append_header(
+        .header("WWW-Authenticate", oauth)
+        .header(
             "WWW-Authenticate",
             "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", \
                  client_id=\"00000004-0000-0ff1-ce00-000000000000\"",
@@ -188,7 +189,7 @@ impl Router {
     }
 }
 
-fn events(channel: &mut FakeChannel, request: &Request) -> ResponseTemplate {
+fn events(channel: &mut FakeChannel, request: &Request) -> Reply {
     let query = |name: &str| {
         request
             .url
@@ -205,31 +206,22 @@ fn events(channel: &mut FakeChannel, request: &Request) -> ResponseTemplate {
         );
     };
     let reply = channel.reply(EVENTS, ack);
-    let response = ok(reply.body);
+    let response = Reply::new(200, Body::Events(reply.body));
     if reply.idle {
         // A real server holds an idle pending GET until its `timeout`; the fake keeps it short.
         let held = query("timeout")
             .map(Duration::from_secs)
             .map_or(channel.idle_delay, |asked| asked.min(channel.idle_delay));
-        response.set_delay(held)
+        response.delay(held)
     } else {
         response
     }
 }
 
-fn create_application(request: &Request) -> ResponseTemplate {
-    let content_type = header(request, "content-type");
-    if !content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .eq_ignore_ascii_case("application/json")
-    {
-        return error(415, "UnsupportedMediaType", None, "the input must be json");
-    }
-    let Ok(input) = serde_json::from_slice::<Value>(&request.body) else {
-        return error(400, "BadRequest", None, "the input is not json");
+fn create_application(request: &Request) -> Reply {
+    let input = match input_properties(header(request, "content-type"), &request.body) {
+        Ok(input) => input,
+        Err(message) => return error(400, "BadRequest", None, message),
     };
     for field in ["userAgent", "endpointId", "culture"] {
         let valid = input
@@ -245,7 +237,29 @@ fn create_application(request: &Request) -> ResponseTemplate {
             );
         }
     }
-    ResponseTemplate::new(201).set_body_json(application())
+    Reply::resource(201, application())
+}
+
+/// The properties of a request input, in JSON (an object) or XML (`<input>`).
+pub(crate) fn input_properties(
+    content_type: &str,
+    body: &[u8],
+) -> Result<serde_json::Map<String, Value>, &'static str> {
+    match Format::from_content_type(content_type) {
+        Some(Format::Json) => match serde_json::from_slice(body) {
+            Ok(Value::Object(input)) => Ok(input),
+            _ => Err("the input is not a json object"),
+        },
+        Some(Format::Xml) => crate::xml::input_properties(body)
+            .map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(name, value)| (name, Value::String(value)))
+                    .collect()
+            })
+            .map_err(|_| "the input is not an xml input"),
+        None => Err("the input must be application/json or application/xml"),
+    }
 }
 
 pub(crate) fn header<'a>(request: &'a Request, name: &str) -> &'a str {
@@ -256,40 +270,31 @@ pub(crate) fn header<'a>(request: &'a Request, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn failure_response(failure: &Failure) -> ResponseTemplate {
+fn failure_reply(failure: &Failure) -> Reply {
     if failure.disconnect {
-        return ResponseTemplate::new(200).insert_header(DISCONNECT_MARKER, "1");
+        return Reply::empty(200).header(DISCONNECT_MARKER, "1");
     }
-    let mut response = ResponseTemplate::new(failure.status);
-    if let Some((content_type, body)) = &failure.raw_body {
-        response = response.set_body_raw(body.to_vec(), content_type);
-    } else if let Some(code) = &failure.code {
-        response = response.set_body_json(failure.error_body(code));
-    }
+    let body = match (&failure.raw_body, &failure.code) {
+        (Some((content_type, body)), _) => Body::Raw(content_type.clone(), body.to_vec()),
+        (None, Some(code)) => Body::Error(failure.error_body(code)),
+        (None, None) => Body::None,
+    };
+    let mut reply = Reply::new(failure.status, body);
     for (name, value) in &failure.headers {
-        response = response.append_header(name.as_str(), value.as_str());
+        reply = reply.header(name.as_str(), value.as_str());
     }
-    if let Some(delay) = failure.delay {
-        response = response.set_delay(delay);
+    match failure.delay {
+        Some(delay) => reply.delay(delay),
+        None => reply,
     }
-    response
 }
 
-pub(crate) fn ok(body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(body)
-}
-
-pub(crate) fn error(
-    status: u16,
-    code: &str,
-    subcode: Option<&str>,
-    message: &str,
-) -> ResponseTemplate {
+pub(crate) fn error(status: u16, code: &str, subcode: Option<&str>, message: &str) -> Reply {
     let mut body = json!({ "code": code, "message": message });
     if let Some(subcode) = subcode {
         body["subcode"] = json!(subcode);
     }
-    ResponseTemplate::new(status).set_body_json(body)
+    Reply::new(status, Body::Error(body))
 }
 
 pub(crate) fn bytes(request: &Request) -> Bytes {
