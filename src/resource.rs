@@ -40,6 +40,30 @@ impl Resource {
         serde_json::from_slice(body).map_err(|source| Error::decode("a json resource", source))
     }
 
+    /// Parses a resource from an XML body (`<resource rel href>` in the UCWA namespace): the
+    /// root's `rel` and `href` become the `rel` property and the `self` link, `<property>` and
+    /// `<propertyList>` become properties, nested `<resource>`s embedded resources.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] for malformed XML, another root element, a document type declaration
+    /// or an entity other than the predefined ones.
+    #[cfg(feature = "xml")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "xml")))]
+    pub fn from_xml(body: &[u8]) -> Result<Self, Error> {
+        crate::xml::resource(body)
+    }
+
+    /// Parses a resource in the given representation.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Resource::from_json`] and `Resource::from_xml`; [`Error::Decode`] for XML
+    /// without the `xml` feature.
+    pub fn parse(body: &[u8], format: crate::Format) -> Result<Self, Error> {
+        crate::representation::resource(format, body)
+    }
+
     #[cfg_attr(not(feature = "xml"), allow(dead_code))]
     pub(crate) fn from_parts(
         links: Links,
