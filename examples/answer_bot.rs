@@ -15,11 +15,11 @@ use serde_json::{Value, json};
 use ucwa::testing::FakeUcwa;
 use ucwa::{
     Application, ApplicationSpec, ChannelEvent, Client, DeclineReason, Direction, Error,
-    EventChannel, IncomingRenegotiation,
+    EventChannel, Format, IncomingRenegotiation,
 };
 
 const USAGE: &str = "\
-usage: answer_bot [--application URL | --applications URL] [--token TOKEN] [--allow-http]
+usage: answer_bot [--application URL | --applications URL] [--token TOKEN] [--allow-http] [--format json|xml]
                   [--timeout SECS] [--answer FILE | --dismiss REASON] [--count N]
 
   --application URL   an existing application, whose event channel is read
@@ -28,6 +28,7 @@ usage: answer_bot [--application URL | --applications URL] [--token TOKEN] [--al
                       the embedded fake UCWA server is used and starts three
                       renegotiations
   --token TOKEN       bearer token (else the UCWA_TOKEN environment variable)
+  --format FORMAT     json or xml: what to ask the server for (default json)
   --allow-http        permit plain http (for loopback servers)
   --timeout SECS      per request, default 30
   --answer FILE       answer each renegotiation with this SDP (default: a built-in
@@ -77,6 +78,7 @@ struct Args {
     token: Option<String>,
     allow_http: bool,
     timeout: Option<Duration>,
+    format: Format,
     response: Option<Response>,
     count: Option<u64>,
 }
@@ -107,6 +109,7 @@ struct Plan {
     server: Option<(Target, String)>,
     allow_http: bool,
     timeout: Option<Duration>,
+    format: Format,
     reply: Reply,
     count: Option<u64>,
 }
@@ -181,6 +184,7 @@ fn plan(args: Args) -> Result<Plan, String> {
         server,
         allow_http: args.allow_http,
         timeout: args.timeout,
+        format: args.format,
         reply,
         count: args.count,
     })
@@ -209,7 +213,8 @@ async fn run(plan: Plan) -> Result<(), Error> {
     let builder = match plan.timeout {
         Some(timeout) => builder.timeout(timeout),
         None => builder,
-    };
+    }
+    .format(plan.format);
 
     let client = builder.build()?;
     let application = match &target {
@@ -355,6 +360,9 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, Str
             "--application" => args.target = Some(Target::Application(value()?)),
             "--applications" => args.target = Some(Target::Applications(value()?)),
             "--token" => args.token = Some(value()?),
+            "--format" => {
+                args.format = value()?.parse().map_err(|error: Error| error.to_string())?;
+            }
             "--allow-http" => args.allow_http = true,
             "--timeout" => {
                 let text = value()?;

@@ -11,10 +11,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use ucwa::testing::FakeUcwa;
-use ucwa::{Application, ApplicationSpec, ChannelEvent, Client, Error, Event, EventChannel};
+use ucwa::{
+    Application, ApplicationSpec, ChannelEvent, Client, Error, Event, EventChannel, Format,
+};
 
 const USAGE: &str = "\
-usage: events [--application URL | --applications URL] [--token TOKEN] [--allow-http]
+usage: events [--application URL | --applications URL] [--token TOKEN] [--allow-http] [--format json|xml]
               [--timeout SECS] [--count N]
 
   --application URL   an existing application, whose event channel is read
@@ -22,6 +24,7 @@ usage: events [--application URL | --applications URL] [--token TOKEN] [--allow-
                       the URL's origin is the client's origin; with neither flag,
                       the embedded fake UCWA server is used, with a few events queued
   --token TOKEN       bearer token (else the UCWA_TOKEN environment variable)
+  --format FORMAT     json or xml: what to ask the server for (default json)
   --allow-http        permit plain http (for loopback servers)
   --timeout SECS      per request, default 30
   --count N           exit after N events (default: run until Ctrl-C, or every queued
@@ -36,6 +39,7 @@ struct Args {
     token: Option<String>,
     allow_http: bool,
     timeout: Option<Duration>,
+    format: Format,
     count: Option<u64>,
 }
 
@@ -127,7 +131,8 @@ async fn run(server: Option<(Target, String)>, args: Args) -> Result<(), Error> 
     let builder = match args.timeout {
         Some(timeout) => builder.timeout(timeout),
         None => builder,
-    };
+    }
+    .format(args.format);
 
     let client = builder.build()?;
     let application = match &target {
@@ -307,6 +312,9 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, Str
             "--application" => args.target = Some(Target::Application(value()?)),
             "--applications" => args.target = Some(Target::Applications(value()?)),
             "--token" => args.token = Some(value()?),
+            "--format" => {
+                args.format = value()?.parse().map_err(|error: Error| error.to_string())?;
+            }
             "--allow-http" => args.allow_http = true,
             "--timeout" => {
                 let text = value()?;

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use ucwa::testing::FakeUcwa;
-use ucwa::{Client, DeclineReason, Error, OperationId, Renegotiation};
+use ucwa::{Client, DeclineReason, Error, Format, OperationId, Renegotiation};
 
 const USAGE: &str = "\
 usage: renegotiate [--session URL] [--token TOKEN] [--sdp FILE] [--operation-id ID]
-                   [--timeout SECS] [--allow-http] [--answer FILE | --dismiss REASON]
+                   [--timeout SECS] [--allow-http] [--format json|xml]
+                   [--answer FILE | --dismiss REASON]
 
   --session URL      audioVideoSession URL (its origin is the client's origin);
                      without it, the embedded fake UCWA server is used
@@ -21,6 +22,7 @@ usage: renegotiate [--session URL] [--token TOKEN] [--sdp FILE] [--operation-id 
   --sdp FILE         the offer (default: a built-in sample offer)
   --operation-id ID  default: generated
   --timeout SECS     per request, default 30
+  --format FORMAT    json or xml: what to ask the server for (default json)
   --allow-http       permit plain http (for loopback servers)
   --answer FILE      after the 201, answer the renegotiation with this SDP
   --dismiss REASON   after the 201, dismiss it with this reason (Unknown,
@@ -50,6 +52,7 @@ struct Args {
     operation_id: Option<OperationId>,
     timeout: Option<Duration>,
     allow_http: bool,
+    format: Format,
     follow_up: Option<FollowUp>,
 }
 
@@ -158,7 +161,8 @@ async fn run(args: Args) -> Result<Outcome, Error> {
     let builder = match args.timeout {
         Some(timeout) => builder.timeout(timeout),
         None => builder,
-    };
+    }
+    .format(args.format);
 
     let client = builder.build()?;
     let session = client.session(&session_url)?;
@@ -256,6 +260,9 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, Str
                     .filter(|timeout| !timeout.is_zero())
                     .ok_or_else(|| format!("--timeout wants a positive number, not {text:?}"))?;
                 args.timeout = Some(timeout);
+            }
+            "--format" => {
+                args.format = value()?.parse().map_err(|error: Error| error.to_string())?;
             }
             "--allow-http" => args.allow_http = true,
             "--answer" | "--dismiss" if args.follow_up.is_some() => {

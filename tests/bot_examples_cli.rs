@@ -433,3 +433,69 @@ async fn events_without_a_count_runs_until_ctrl_c_and_exits_0() {
     assert_eq!(line["type"], "updated");
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+/// Stdout with the embedded server's port masked, which differs between runs.
+fn masked(output: &Output) -> String {
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut masked = String::new();
+    let mut rest = text.as_ref();
+    while let Some(at) = rest.find("127.0.0.1:") {
+        masked.push_str(&rest[..at + "127.0.0.1:".len()]);
+        rest = rest[at + "127.0.0.1:".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+        masked.push_str("PORT");
+    }
+    masked.push_str(rest);
+    masked
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_examples_print_the_same_lines_whichever_format_the_server_speaks() {
+    for name in ["answer_bot", "events"] {
+        let json = run(name, &words("--format json")).await;
+        let xml = run(name, &words("--format xml")).await;
+
+        assert_eq!(xml.status.code(), Some(0), "{name}: {xml:?}");
+        assert!(!json.stdout.is_empty(), "{name}");
+        assert_eq!(masked(&json), masked(&xml), "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answer_bot_asks_a_real_server_for_xml_and_dismisses_in_xml() {
+    let server = FakeUcwa::start().await;
+    server.incoming_renegotiation("xml-1", "v=0\r\n", false);
+
+    let output = run(
+        "answer_bot",
+        &against(&server, "--format xml --count 1 --dismiss Conflict"),
+    )
+    .await;
+
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(stdout_lines(&output)[0]["action"], "dismissed");
+    let received = server.received().await;
+    assert!(
+        received
+            .iter()
+            .all(|r| r.header("accept") == Some("application/xml")),
+        "every request asks for xml"
+    );
+    let dismiss = received
+        .iter()
+        .find(|r| r.endpoint == Some(ucwa::testing::Endpoint::Dismiss))
+        .unwrap();
+    assert_eq!(dismiss.header("content-type"), Some("application/xml"));
+    assert!(
+        String::from_utf8_lossy(&dismiss.body)
+            .contains(r#"<property name="reason">Conflict</property>"#)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_format_is_a_bad_argument() {
+    for name in ["answer_bot", "events"] {
+        let output = run(name, &words("--format yaml")).await;
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert!(output.stdout.is_empty());
+    }
+}

@@ -197,3 +197,50 @@ async fn bad_arguments_exit_2_with_nothing_on_stdout() {
         assert!(output.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_output_is_the_same_whichever_format_the_server_speaks() {
+    let server = FakeUcwa::start().await;
+    let mut outputs = Vec::new();
+    for (format, id) in [("json", "fmt-1"), ("xml", "fmt-2")] {
+        let output = run(&[
+            "--session",
+            &server.session_url(),
+            "--token",
+            server.token(),
+            "--allow-http",
+            "--format",
+            format,
+            "--operation-id",
+            id,
+            "--dismiss",
+            "Unknown",
+        ])
+        .await;
+        assert_eq!(output.status.code(), Some(0), "{format}: {output:?}");
+        let mut value = stdout_json(&output);
+        value["operation_id"] = Value::Null;
+        outputs.push(
+            value
+                .to_string()
+                .replace("renegotiations/2", "renegotiations/1"),
+        );
+    }
+
+    assert_eq!(outputs[0], outputs[1]);
+    let accepts: Vec<_> = server
+        .received()
+        .await
+        .into_iter()
+        .filter_map(|r| r.header("accept").map(str::to_owned))
+        .collect();
+    assert!(accepts.contains(&"application/xml".to_owned()));
+    assert!(accepts.contains(&"application/json".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_format_exits_2() {
+    let output = run(&["--format", "yaml"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+}

@@ -87,8 +87,11 @@ fn model(depth: u32) -> BoxedStrategy<Model> {
     let embedded = if depth == 0 {
         Just(Vec::new()).boxed()
     } else {
-        proptest::collection::vec((name(), proptest::collection::vec(model(depth - 1), 1..3)), 0..3)
-            .boxed()
+        proptest::collection::vec(
+            (name(), proptest::collection::vec(model(depth - 1), 1..3)),
+            0..3,
+        )
+        .boxed()
     };
     (
         name(),
@@ -196,7 +199,11 @@ fn to_xml(model: &Model, root: bool) -> String {
     xml.push('>');
     for (rel, all) in &model.links {
         for link in all {
-            xml.push_str(&format!(r#"<u:link rel="{}" href="{}""#, escape(rel), escape(&link.href)));
+            xml.push_str(&format!(
+                r#"<u:link rel="{}" href="{}""#,
+                escape(rel),
+                escape(&link.href)
+            ));
             if let Some(title) = &link.title {
                 xml.push_str(&format!(r#" title="{}""#, escape(title)));
             }
