@@ -1,0 +1,176 @@
+//! Parsing cost of the payloads a bot reads most: the renegotiation entity (with real SDPs of
+//! about 2 KB in both data URIs) and a 100-event batch, in JSON and in XML.
+//!
+//! Run with `cargo bench --bench parse`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ucwa::{Client, DataUri, Event, Format, Renegotiation, Resource};
+use url::Url;
+
+const ENTITY_PATH: &str = "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession/renegotiations/1";
+
+/// An SDP offer of about 2 KB, with the attributes a Skype for Business offer carries.
+fn sdp(seed: u32) -> String {
+    let mut sdp = format!(
+        "v=0\r\no=- {seed} 1 IN IP4 10.0.0.{}\r\ns=session\r\nc=IN IP4 10.0.0.1\r\nb=CT:99980\r\nt=0 0\r\n",
+        seed % 250
+    );
+    sdp.push_str("m=audio 50020 RTP/SAVP 117 104 114 9 112 111 0 103 8 116 115 97 13 118 101\r\n");
+    sdp.push_str(
+        "a=x-ssrc-range:3485408512-3485408512\r\na=rtcp-fb:* x-message app send:dsh recv:dsh\r\n",
+    );
+    for payload in 0..24 {
+        sdp.push_str(&format!(
+            "a=rtpmap:{} codec{payload}/16000\r\n",
+            96 + payload
+        ));
+    }
+    for candidate in 0..10 {
+        sdp.push_str(&format!(
+            "a=candidate:{candidate} 1 UDP 2130706431 10.0.0.{candidate} 500{candidate} typ host\r\n"
+        ));
+    }
+    sdp.push_str("a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj|2^31|1:1\r\n");
+    sdp.push_str("a=sendrecv\r\n");
+    sdp
+}
+
+fn entity_json() -> String {
+    let offer = DataUri::encode_base64("application/sdp", sdp(1).as_bytes());
+    let answer = DataUri::encode_base64("application/sdp", sdp(2).as_bytes());
+    serde_json::json!({
+        "rel": "audioVideoRenegotiation",
+        "direction": "Outgoing",
+        "operationId": "0ea59ceb-56eb-4d25-87e0-aeca2e7f74d2",
+        "_links": {
+            "self": { "href": ENTITY_PATH },
+            "mediaOffer": { "href": offer },
+            "mediaAnswer": { "href": answer },
+            "answer": { "href": format!("{ENTITY_PATH}/answer") },
+            "dismiss": { "href": format!("{ENTITY_PATH}/dismiss") },
+            "audioVideoSession": { "href": "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession" },
+            "conversation": { "href": "/ucwa/v1/applications/192/communication/conversations/137" },
+        }
+    })
+    .to_string()
+}
+
+fn entity_xml() -> String {
+    let offer = DataUri::encode_base64("application/sdp", sdp(1).as_bytes());
+    let answer = DataUri::encode_base64("application/sdp", sdp(2).as_bytes());
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<resource rel="audioVideoRenegotiation" href="{ENTITY_PATH}" xmlns="http://schemas.microsoft.com/rtc/2012/03/ucwa">
+  <link rel="mediaOffer" href="{offer}" />
+  <link rel="mediaAnswer" href="{answer}" />
+  <link rel="answer" href="{ENTITY_PATH}/answer" />
+  <link rel="dismiss" href="{ENTITY_PATH}/dismiss" />
+  <link rel="audioVideoSession" href="/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession" />
+  <link rel="conversation" href="/ucwa/v1/applications/192/communication/conversations/137" />
+  <property name="direction">Outgoing</property>
+  <property name="operationId">0ea59ceb-56eb-4d25-87e0-aeca2e7f74d2</property>
+</resource>"#
+    )
+}
+
+/// A batch of 100 events from five senders, every fifth one with an embedded resource.
+fn batch_json() -> String {
+    let senders: Vec<_> = (0..5)
+        .map(|sender| {
+            let events: Vec<_> = (0..20)
+                .map(|i| {
+                    let href = format!("/ucwa/v1/applications/192/people/{sender}/contacts/{i}");
+                    let mut event = serde_json::json!({
+                        "link": { "rel": "contact", "href": href },
+                        "type": if i % 2 == 0 { "added" } else { "updated" },
+                        "in": { "rel": "myContacts", "href": "/ucwa/v1/applications/192/people/contacts" },
+                    });
+                    if i % 5 == 0 {
+                        event["_embedded"] = serde_json::json!({ "contact": {
+                            "rel": "contact", "name": format!("Contact {i}"),
+                            "uri": format!("sip:c{i}@contoso.com"),
+                            "emailAddresses": [format!("c{i}@contoso.com")],
+                            "_links": { "self": { "href": href } }
+                        }});
+                    }
+                    event
+                })
+                .collect();
+            serde_json::json!({ "rel": "people", "href": format!("/ucwa/v1/applications/192/people/{sender}"), "events": events })
+        })
+        .collect();
+    serde_json::json!({
+        "_links": {
+            "self": { "href": "/ucwa/v1/applications/192/events?ack=7" },
+            "next": { "href": "/ucwa/v1/applications/192/events?ack=8" }
+        },
+        "sender": senders
+    })
+    .to_string()
+}
+
+fn batch_xml() -> String {
+    let mut xml = String::from(
+        r#"<?xml version="1.0" encoding="utf-8"?><events href="/ucwa/v1/applications/192/events?ack=7" xmlns="http://schemas.microsoft.com/rtc/2012/03/ucwa"><link rel="next" href="/ucwa/v1/applications/192/events?ack=8" />"#,
+    );
+    for sender in 0..5 {
+        xml.push_str(&format!(
+            r#"<sender rel="people" href="/ucwa/v1/applications/192/people/{sender}">"#
+        ));
+        for i in 0..20 {
+            let kind = if i % 2 == 0 { "added" } else { "updated" };
+            let href = format!("/ucwa/v1/applications/192/people/{sender}/contacts/{i}");
+            xml.push_str(&format!(r#"<{kind} rel="contact" href="{href}"><in rel="myContacts" href="/ucwa/v1/applications/192/people/contacts" />"#));
+            if i % 5 == 0 {
+                xml.push_str(&format!(
+                    r#"<resource rel="contact" href="{href}"><property name="name">Contact {i}</property><property name="uri">sip:c{i}@contoso.com</property><propertyList name="emailAddresses"><item>c{i}@contoso.com</item></propertyList></resource>"#
+                ));
+            }
+            xml.push_str(&format!("</{kind}>"));
+        }
+        xml.push_str("</sender>");
+    }
+    xml.push_str("</events>");
+    xml
+}
+
+fn parse_entity(c: &mut Criterion) {
+    let client = Client::builder()
+        .origin("https://fe1.contoso.com")
+        .token("cwt=bench")
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("parse_entity");
+    for (format, body) in [(Format::Json, entity_json()), (Format::Xml, entity_xml())] {
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(format!("{format:?}").to_lowercase(), |b| {
+            b.iter(|| {
+                let resource = Resource::parse(black_box(body.as_bytes()), format).unwrap();
+                let renegotiation = Renegotiation::from_resource(&client, resource);
+                black_box(renegotiation.media_offer().unwrap());
+                black_box(renegotiation.media_answer().unwrap());
+            })
+        });
+    }
+    group.finish();
+}
+
+fn events_batch(c: &mut Criterion) {
+    let origin = Url::parse("https://fe1.contoso.com/").unwrap();
+    let mut group = c.benchmark_group("events_batch_100");
+    for (format, body) in [(Format::Json, batch_json()), (Format::Xml, batch_xml())] {
+        group.throughput(Throughput::Elements(100));
+        group.bench_function(format!("{format:?}").to_lowercase(), |b| {
+            b.iter(|| {
+                let batch = Event::parse_batch_as(black_box(body.as_bytes()), format, &origin);
+                assert_eq!(batch.unwrap().events.len(), 100);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_entity, events_batch);
+criterion_main!(benches);
