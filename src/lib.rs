@@ -74,13 +74,18 @@
 //! # Features
 //!
 //! - `rustls` (default): TLS through rustls.
+//! - `xml` (default): the XML representation.
 //! - `native-tls`: TLS through the platform's library.
 //! - `testing`: [`testing::FakeUcwa`], a fake UCWA server on loopback for tests of your own bot.
 //!
 //! # Representations
 //!
-//! This version reads and writes JSON representations; a response in another representation is
-//! an [`ErrorKind::Decode`] error.
+//! UCWA serves every resource, error and event batch as JSON or XML. [`ClientBuilder::format`]
+//! chooses what the client asks for (`Accept`) and sends its inputs in ([`Format::Json`] by
+//! default); every reply is read in the representation its `Content-Type` names, whatever was
+//! asked for. Both codecs produce the same [`Resource`] model, so every typed view reads either.
+//! XML is read with quick-xml (feature `xml`, on by default): namespaces are matched by URI, and
+//! document type declarations and entities other than the predefined ones are refused.
 
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
