@@ -136,6 +136,62 @@ fn batch_xml() -> String {
     xml
 }
 
+/// What a caller would write by hand: a `serde_json::Value`, the links pulled out, and the two
+/// data URIs base64-decoded.
+fn parse_entity_by_hand(body: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    use base64::Engine;
+
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let links = value["_links"].as_object().unwrap();
+    let decode = |rel: &str| {
+        let href = links[rel]["href"].as_str().unwrap();
+        let (_, data) = href.split_once(";base64,").unwrap();
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap()
+    };
+    let _direction = value["direction"].as_str();
+    let _operation_id = value["operationId"].as_str();
+    for rel in [
+        "self",
+        "answer",
+        "dismiss",
+        "audioVideoSession",
+        "conversation",
+    ] {
+        black_box(links[rel]["href"].as_str());
+    }
+    (decode("mediaOffer"), decode("mediaAnswer"))
+}
+
+/// A UCWA error body, as a 409 carries it.
+const ERROR_BODY: &str = r#"{"code":"Conflict","subcode":"AlreadyExists","message":"The requested resource already exists. Please wait and try again.","debugInfo":{"errorReportId":"7f0c2a5e4b1d4c3e9a8b6d5f4e3c2b1a","diagnostics":"16000;reason=\"Another renegotiation is in progress\""}}"#;
+
+fn parse_error(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse_error");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    group.bench_function("typed", |b| {
+        b.iter(|| {
+            let error = ucwa::ServiceError::parse(
+                ucwa::StatusCode::CONFLICT,
+                black_box(&headers),
+                bytes::Bytes::from_static(ERROR_BODY.as_bytes()),
+            );
+            assert_eq!(error.kind(), ucwa::ErrorKind::RenegotiationInProgress);
+        })
+    });
+    group.bench_function("value", |b| {
+        b.iter(|| {
+            let value: serde_json::Value =
+                serde_json::from_slice(black_box(ERROR_BODY.as_bytes())).unwrap();
+            assert_eq!(value["subcode"].as_str(), Some("AlreadyExists"));
+            black_box((&value["code"], &value["message"], &value["debugInfo"]));
+        })
+    });
+    group.finish();
+}
+
 fn parse_entity(c: &mut Criterion) {
     let client = Client::builder()
         .origin("https://fe1.contoso.com")
@@ -154,6 +210,10 @@ fn parse_entity(c: &mut Criterion) {
             })
         });
     }
+    let body = entity_json();
+    group.bench_function("value_by_hand_json", |b| {
+        b.iter(|| black_box(parse_entity_by_hand(black_box(body.as_bytes()))))
+    });
     group.finish();
 }
 
@@ -172,5 +232,5 @@ fn events_batch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_entity, events_batch);
+criterion_group!(benches, parse_entity, parse_error, events_batch);
 criterion_main!(benches);

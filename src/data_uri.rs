@@ -65,18 +65,25 @@ impl DataUri {
             parameters.pop();
         }
 
-        let raw: Vec<u8> = percent_decode_str(content).collect();
         let data = if is_base64 {
-            let compact: Vec<u8> = raw
-                .into_iter()
-                .filter(|byte| !byte.is_ascii_whitespace())
-                .collect();
-            BASE64
-                .decode(compact)
-                .map_err(|source| Error::decode("the base64 content of a data uri", source))?
+            // Servers send plain base64, decoded in one pass; only text that fails that is
+            // looked at again for percent-encoding and whitespace.
+            BASE64.decode(content).or_else(|error| {
+                if !content
+                    .bytes()
+                    .any(|b| b == b'%' || b.is_ascii_whitespace())
+                {
+                    return Err(error);
+                }
+                let compact: Vec<u8> = percent_decode_str(content)
+                    .filter(|byte| !byte.is_ascii_whitespace())
+                    .collect();
+                BASE64.decode(compact)
+            })
         } else {
-            raw
-        };
+            Ok(percent_decode_str(content).collect())
+        }
+        .map_err(|source| Error::decode("the base64 content of a data uri", source))?;
 
         Ok(DataUri {
             media_type: if media_type.is_empty() {

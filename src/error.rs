@@ -288,12 +288,10 @@ impl ServiceError {
         )
     }
 
-    /// Builds the error for a response with an unexpected status.
-    pub(crate) fn from_response(
-        status: StatusCode,
-        headers: &reqwest::header::HeaderMap,
-        body: Bytes,
-    ) -> Self {
+    /// Reads an error response: the status, the headers (`X-Ms-diagnostics`, `Retry-After`,
+    /// `WWW-Authenticate`) and the body, a UCWA error in JSON or XML as its `Content-Type`
+    /// says, or any other body, which is kept raw.
+    pub fn parse(status: StatusCode, headers: &reqwest::header::HeaderMap, body: Bytes) -> Self {
         let header_text = |name: &str| {
             headers
                 .get(name)

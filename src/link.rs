@@ -1,6 +1,7 @@
 //! HAL links: one link, and the `_links` map whose values are one link or an array.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -11,20 +12,16 @@ use url::Url;
 use crate::error::Error;
 
 /// A link of a UCWA resource: where a related resource or action lives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Link {
     /// The target: absolute, relative to the server's origin, or a `data:` URI.
     pub href: String,
     /// A human-readable title, when the server gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// The raw `revision` attribute (a decimal version; absent means 1).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "revision_text"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
     /// Attributes this version of the crate does not know, kept as sent.
     #[serde(flatten)]
@@ -163,7 +160,12 @@ impl<'de> Visitor<'de> for LinksVisitor {
         let mut links = Links::default();
         while let Some(rel) = map.next_key::<String>()? {
             let OneOrMany(found) = map.next_value()?;
-            links.0.entry(rel).or_default().extend(found);
+            match links.0.entry(rel) {
+                Entry::Vacant(entry) => {
+                    entry.insert(found);
+                }
+                Entry::Occupied(mut entry) => entry.get_mut().extend(found),
+            }
         }
         Ok(links)
     }
@@ -201,13 +203,95 @@ impl<'de> Deserialize<'de> for OneOrMany {
     }
 }
 
-/// Accepts a revision written as a string or a number.
-fn revision_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<Value>::deserialize(deserializer)? {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(text),
-        Some(other) => Some(other.to_string()),
-    })
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(LinkVisitor)
+    }
+}
+
+struct LinkVisitor;
+
+impl<'de> Visitor<'de> for LinkVisitor {
+    type Value = Link;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a link object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Link, A::Error> {
+        let mut href = None;
+        let mut link = Link::new(String::new());
+        while let Some(key) = map.next_key::<Key<'_>>()? {
+            match key.as_str() {
+                "href" => href = Some(map.next_value::<String>()?),
+                "title" => link.title = map.next_value()?,
+                // A revision may be written as a string or a number.
+                "revision" => {
+                    link.revision = match map.next_value::<Value>()? {
+                        Value::Null => None,
+                        Value::String(text) => Some(text),
+                        other => Some(other.to_string()),
+                    }
+                }
+                _ => {
+                    let value = map.next_value::<Value>()?;
+                    link.extra.insert(key.into_owned(), value);
+                }
+            }
+        }
+        link.href = href.ok_or_else(|| de::Error::missing_field("href"))?;
+        Ok(link)
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+pub(crate) enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(key) => key,
+            Key::Owned(key) => key,
+        }
+    }
+
+    pub(crate) fn into_owned(self) -> String {
+        match self {
+            Key::Borrowed(key) => key.to_owned(),
+            Key::Owned(key) => key,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(key))
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(key.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(key))
+            }
+        }
+
+        deserializer.deserialize_str(KeyVisitor)
+    }
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ impl Client {
                 body,
             })
         } else {
-            let error = ServiceError::from_response(status, &headers, body);
+            let error = ServiceError::parse(status, &headers, body);
             Err(Error::Service(Box::new(error)))
         }
     }

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+
+use crate::link::Key;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -12,18 +14,13 @@ use crate::link::{Link, Links};
 
 /// A UCWA resource as the server sent it: its properties, its `_links` and its `_embedded`
 /// resources. Unknown properties and links are kept, never rejected.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Resource {
     /// The resource's links by rel.
-    #[serde(rename = "_links", default)]
+    #[serde(rename = "_links")]
     links: Links,
     /// Embedded resources by rel.
-    #[serde(
-        rename = "_embedded",
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "embedded_resources"
-    )]
+    #[serde(rename = "_embedded", skip_serializing_if = "BTreeMap::is_empty")]
     embedded: BTreeMap<String, Vec<Resource>>,
     /// Every other member of the object.
     #[serde(flatten)]
@@ -126,30 +123,65 @@ impl Resource {
     }
 }
 
-/// `_embedded` maps a rel to one resource or an array of them.
-fn embedded_resources<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<BTreeMap<String, Vec<Resource>>, D::Error> {
-    struct EmbeddedVisitor;
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ResourceVisitor)
+    }
+}
 
-    impl<'de> Visitor<'de> for EmbeddedVisitor {
-        type Value = BTreeMap<String, Vec<Resource>>;
+/// Reads a resource in one pass: `_links` and `_embedded` into their typed forms, every other
+/// member into the properties, with no intermediate buffering of the object.
+struct ResourceVisitor;
 
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a map of rels to resources")
-        }
+impl<'de> Visitor<'de> for ResourceVisitor {
+    type Value = Resource;
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut embedded = BTreeMap::new();
-            while let Some(rel) = map.next_key::<String>()? {
-                let OneOrMany(found) = map.next_value()?;
-                embedded.insert(rel, found);
-            }
-            Ok(embedded)
-        }
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a resource object")
     }
 
-    deserializer.deserialize_map(EmbeddedVisitor)
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Resource, A::Error> {
+        let mut resource = Resource::default();
+        while let Some(key) = map.next_key::<Key<'_>>()? {
+            match key.as_str() {
+                "_links" => resource.links = map.next_value()?,
+                "_embedded" => resource.embedded = map.next_value::<Embedded>()?.0,
+                _ => {
+                    let value = map.next_value::<Value>()?;
+                    resource.properties.insert(key.into_owned(), value);
+                }
+            }
+        }
+        Ok(resource)
+    }
+}
+
+/// `_embedded` maps a rel to one resource or an array of them.
+struct Embedded(BTreeMap<String, Vec<Resource>>);
+
+impl<'de> Deserialize<'de> for Embedded {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EmbeddedVisitor;
+
+        impl<'de> Visitor<'de> for EmbeddedVisitor {
+            type Value = Embedded;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of rels to resources")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Embedded, A::Error> {
+                let mut embedded = BTreeMap::new();
+                while let Some(rel) = map.next_key::<String>()? {
+                    let OneOrMany(found) = map.next_value()?;
+                    embedded.insert(rel, found);
+                }
+                Ok(Embedded(embedded))
+            }
+        }
+
+        deserializer.deserialize_map(EmbeddedVisitor)
+    }
 }
 
 struct OneOrMany(Vec<Resource>);
