@@ -39,7 +39,6 @@ pub struct Client {
 pub(crate) struct ClientInner {
     pub(crate) http: reqwest::Client,
     pub(crate) base: Url,
-    pub(crate) origin: Origin,
     pub(crate) tokens: Box<dyn TokenProvider>,
     pub(crate) timeout: Duration,
     pub(crate) max_body: usize,
@@ -162,7 +161,12 @@ impl Client {
                 "urls with user information are refused".to_owned(),
             ));
         }
-        if url.origin() != self.inner.origin {
+        // The same comparison as of origins, without building one for every request.
+        let base = &self.inner.base;
+        let same_origin = url.scheme() == base.scheme()
+            && url.host() == base.host()
+            && url.port_or_known_default() == base.port_or_known_default();
+        if !same_origin {
             return Err(Error::CrossOrigin {
                 origin: url.origin().ascii_serialization(),
             });
@@ -335,7 +339,6 @@ impl ClientBuilder {
             inner: Arc::new(ClientInner {
                 http,
                 base,
-                origin,
                 tokens,
                 timeout,
                 max_body,

@@ -103,13 +103,13 @@ impl Client {
             builder = builder.header(CONTENT_TYPE, content_type).body(body);
         }
 
-        let response = builder
+        let mut response = builder
             .send()
             .await
             .map_err(|error| self.transport_error(error))?;
         let status = response.status();
         tracing::Span::current().record("status", status.as_u16());
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = self.read_body(response).await?;
 
         if request.expect.contains(&status) {
@@ -153,6 +153,13 @@ impl Client {
         response.resource()
     }
 
+    async fn next_chunk(&self, response: &mut reqwest::Response) -> Result<Option<Bytes>, Error> {
+        response
+            .chunk()
+            .await
+            .map_err(|error| self.transport_error(error))
+    }
+
     fn transport_error(&self, error: reqwest::Error) -> Error {
         if error.is_timeout() {
             Error::Timeout(self.inner.timeout)
@@ -170,16 +177,26 @@ impl Client {
         {
             return Err(Error::BodyTooLarge { limit });
         }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|error| self.transport_error(error))?
-        {
-            if body.len() + chunk.len() > limit {
+        // Most replies arrive in one chunk: hand it on without a copy.
+        let Some(first) = self.next_chunk(&mut response).await? else {
+            return Ok(Bytes::new());
+        };
+        if first.len() > limit {
+            return Err(Error::BodyTooLarge { limit });
+        }
+        let Some(second) = self.next_chunk(&mut response).await? else {
+            return Ok(first);
+        };
+        let expected = response.content_length().unwrap_or(0) as usize;
+        let mut body = BytesMut::with_capacity(expected.max(first.len() + second.len()));
+        let mut chunk = Some(second);
+        body.extend_from_slice(&first);
+        while let Some(next) = chunk {
+            if body.len() + next.len() > limit {
                 return Err(Error::BodyTooLarge { limit });
             }
-            body.extend_from_slice(&chunk);
+            body.extend_from_slice(&next);
+            chunk = self.next_chunk(&mut response).await?;
         }
         Ok(body.freeze())
     }
