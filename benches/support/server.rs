@@ -58,10 +58,18 @@ struct Bodies {
 }
 
 /// A running server; it stops with the runtime that started it.
+#[allow(
+    dead_code,
+    reason = "each program that includes this file uses part of it"
+)]
 pub struct BenchServer {
     pub address: SocketAddr,
 }
 
+#[allow(
+    dead_code,
+    reason = "each program that includes this file uses part of it"
+)]
 impl BenchServer {
     /// Starts the server on a free loopback port of the current runtime.
     pub async fn start() -> BenchServer {
