@@ -53,6 +53,12 @@ impl ApplicationSpec {
                     "{name} must have 1 to {MAX_APPLICATION_FIELD_CHARS} characters, not {chars}"
                 )));
             }
+            // Neither representation can carry them to the server as text.
+            if value.chars().any(char::is_control) {
+                return Err(Error::InvalidInput(format!(
+                    "{name} must not contain control characters"
+                )));
+            }
         }
         Ok(())
     }
@@ -71,8 +77,8 @@ impl Application {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] when a field of `spec` is empty or longer than 100 characters
-    /// (nothing is sent); the client's guard, service, transport and decode errors.
+    /// [`Error::InvalidInput`] when a field of `spec` is empty, longer than 100 characters or
+    /// holds a control character (nothing is sent); the client's guard, service, transport and decode errors.
     pub async fn create(
         client: &Client,
         applications_url: &str,
@@ -198,6 +204,7 @@ mod tests {
             ApplicationSpec::new("x".repeat(101), "1", "en-US"),
             ApplicationSpec::new("bot", "", "en-US"),
             ApplicationSpec::new("bot", "1", "c".repeat(101)),
+            ApplicationSpec::new("bot\u{1}1.0", "1", "en-US"),
         ] {
             assert_eq!(spec.check().unwrap_err().kind().as_str(), "invalid_input");
         }

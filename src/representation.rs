@@ -76,8 +76,10 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// The representation of a body with no `Content-Type`: XML when it starts with `<`.
+/// The representation of a body with no `Content-Type`: XML when it starts with `<` (after any
+/// UTF-8 byte order mark and whitespace).
 pub(crate) fn sniff(body: &[u8]) -> Format {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     match body.trim_ascii_start().first() {
         Some(b'<') => Format::Xml,
         _ => Format::Json,
@@ -145,9 +147,14 @@ pub(crate) struct ErrorParts {
     pub(crate) parameters: Option<Value>,
 }
 
-/// Reads an error body, or `None` when the body is not a UCWA error.
+/// Reads an error body, or `None` when the body is not a UCWA error. A body without a
+/// `Content-Type` is sniffed, as every other reply is.
 pub(crate) fn error_parts(content_type: Option<&str>, body: &[u8]) -> Option<ErrorParts> {
-    match Format::from_content_type(content_type?)? {
+    let format = match content_type {
+        Some(text) => Format::from_content_type(text)?,
+        None => sniff(body),
+    };
+    match format {
         Format::Json => serde_json::from_slice(body).ok(),
         #[cfg(feature = "xml")]
         Format::Xml => crate::xml::error_body(body),
@@ -208,6 +215,7 @@ mod tests {
         assert_eq!(sniff(b"  <resource/>"), Format::Xml);
         assert_eq!(sniff(b"{}"), Format::Json);
         assert_eq!(sniff(b""), Format::Json);
+        assert_eq!(sniff(b"\xEF\xBB\xBF<events/>"), Format::Xml);
     }
 
     #[test]

@@ -251,13 +251,17 @@ fn to_event(element: &Element) -> Result<WireEvent, Error> {
             element.name
         )));
     };
-    let in_link = element.children_named("in").next().and_then(|link| {
-        Some(WireLink {
+    let in_link = match element.children_named("in").next() {
+        None => None,
+        Some(link) => Some(WireLink {
             rel: link.attribute("rel").unwrap_or_default().to_owned(),
-            href: link.attribute("href")?.to_owned(),
+            href: link
+                .attribute("href")
+                .ok_or_else(|| Error::decode_plain("an xml event batch: an <in> lacks href"))?
+                .to_owned(),
             title: link.attribute("title").map(str::to_owned),
-        })
-    });
+        }),
+    };
     let status = element
         .attribute("status")
         .map(str::to_owned)
