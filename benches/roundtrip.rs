@@ -14,7 +14,7 @@
 mod server;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use bytes::Bytes;
@@ -239,27 +239,74 @@ fn events_delivery(c: &mut Criterion) {
     group.finish();
 }
 
-/// Checks, once, that both sides decode the same SDPs, so that they are measured doing the same
-/// work.
-fn same_work(_: &mut Criterion) {
+/// Checks that both sides decode the same SDPs, then measures them interleaved: on a shared
+/// machine the speed of loopback drifts by several times within minutes, so each sample of one
+/// side is taken next to a sample of the other, and the medians are compared.
+fn interleaved(_: &mut Criterion) {
     let server = start_server();
     let runtime = client_runtime();
     let offer = Bytes::from(sdp(7));
+    let http = reqwest::Client::new();
     let client = sdk_client(&server);
-    let session = sessions(&runtime, &client, &server).remove(0);
-    let (offer_sdk, answer_sdk) = runtime.block_on(with_sdk(&session, &offer));
-    let (offer_hand, answer_hand) = runtime.block_on(by_hand(
-        &reqwest::Client::new(),
-        &server.renegotiations_url(0),
-        &offer,
-    ));
-    assert_eq!(offer_sdk, offer_hand);
-    assert_eq!(answer_sdk, answer_hand);
+    let sessions = sessions(&runtime, &client, &server);
+    let urls: Vec<String> = (0..CONCURRENCY)
+        .map(|n| server.renegotiations_url(n))
+        .collect();
+
+    let (offer_sdk, answer_sdk) = runtime.block_on(with_sdk(&sessions[0], &offer));
+    let (offer_hand, answer_hand) = runtime.block_on(by_hand(&http, &urls[0], &offer));
+    assert_eq!(
+        (offer_sdk, answer_sdk),
+        (offer_hand.into(), answer_hand.into())
+    );
+
+    let time = |work: &mut dyn FnMut()| {
+        let started = Instant::now();
+        work();
+        started.elapsed()
+    };
+    let median = |samples: &mut Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() / 2]
+    };
+
+    let (mut hand, mut sdk) = (Vec::new(), Vec::new());
+    for _ in 0..3000 {
+        hand.push(time(&mut || {
+            runtime.block_on(by_hand(&http, &urls[0], &offer));
+        }));
+        sdk.push(time(&mut || {
+            runtime.block_on(with_sdk(&sessions[0], &offer));
+        }));
+    }
+    let (hand, sdk) = (median(&mut hand), median(&mut sdk));
+    println!(
+        "interleaved renegotiate_roundtrip: by_hand median {hand:?}, sdk median {sdk:?}, \
+         ratio {:.3}",
+        sdk.as_secs_f64() / hand.as_secs_f64()
+    );
+
+    let (mut hand, mut sdk) = (Vec::new(), Vec::new());
+    for _ in 0..30 {
+        hand.push(time(&mut || {
+            runtime.block_on(join_all(urls.iter().map(|url| by_hand(&http, url, &offer))));
+        }));
+        sdk.push(time(&mut || {
+            runtime.block_on(join_all(sessions.iter().map(|s| with_sdk(s, &offer))));
+        }));
+    }
+    let per_second = |round: Duration| CONCURRENCY as f64 / round.as_secs_f64();
+    let (hand, sdk) = (per_second(median(&mut hand)), per_second(median(&mut sdk)));
+    println!(
+        "interleaved renegotiate_concurrent: by_hand {hand:.0}/s, sdk {sdk:.0}/s, \
+         throughput ratio {:.3}",
+        sdk / hand
+    );
 }
 
 criterion_group!(
     benches,
-    same_work,
+    interleaved,
     renegotiate_roundtrip,
     renegotiate_concurrent,
     events_delivery

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::error::BoxError;
 
@@ -11,12 +12,12 @@ use crate::error::BoxError;
 /// The token is sent as given in `Authorization: Bearer <token>`; on-premises tokens already
 /// start with `cwt=`, online ones are Azure AD JWTs.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+pub struct Token(Arc<str>);
 
 impl Token {
     /// Wraps a token string.
     pub fn new(token: impl Into<String>) -> Self {
-        Token(token.into())
+        Token(Arc::from(token.into()))
     }
 
     /// The token text. Handle it with care: it grants access to the user's calls.
@@ -33,13 +34,13 @@ impl fmt::Debug for Token {
 
 impl From<String> for Token {
     fn from(token: String) -> Self {
-        Token(token)
+        Token(Arc::from(token))
     }
 }
 
 impl From<&str> for Token {
     fn from(token: &str) -> Self {
-        Token(token.to_owned())
+        Token(Arc::from(token))
     }
 }
 

@@ -1,7 +1,9 @@
 //! The client, its configuration, and the rules that decide where a request may go.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use reqwest::header::HeaderValue;
 use std::time::Duration;
 
 use url::{Origin, Url};
@@ -45,6 +47,8 @@ pub(crate) struct ClientInner {
     pub(crate) allow_http: bool,
     pub(crate) operation_ids: Box<dyn OperationIdGenerator>,
     pub(crate) format: Format,
+    /// The last token and the `Authorization` header made of it.
+    pub(crate) authorization: Mutex<Option<(Token, HeaderValue)>>,
 }
 
 impl Client {
@@ -347,6 +351,7 @@ impl ClientBuilder {
                     .operation_ids
                     .unwrap_or_else(|| Box::new(RandomOperationIds)),
                 format: self.format,
+                authorization: Mutex::new(None),
             }),
         })
     }

@@ -73,10 +73,13 @@ impl Client {
         );
         let timeout = request.timeout.unwrap_or(self.inner.timeout);
         let exchange = self.exchange(request);
-        let outcome = match tokio::time::timeout(timeout, exchange.instrument(span.clone())).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::Timeout(timeout)),
+        // Without a subscriber that wants the span, skip the wrapper around every poll.
+        let bounded = if span.is_disabled() {
+            tokio::time::timeout(timeout, exchange).await
+        } else {
+            tokio::time::timeout(timeout, exchange.instrument(span.clone())).await
         };
+        let outcome = bounded.unwrap_or(Err(Error::Timeout(timeout)));
         let _entered = span.enter();
         match &outcome {
             Ok(response) => tracing::debug!(status = response.status.as_u16(), "request done"),
@@ -88,8 +91,7 @@ impl Client {
     async fn exchange(&self, request: Request<'_>) -> Result<Response, Error> {
         self.check_target(&request.url)?;
 
-        let mut authorization = self.authorization().await?;
-        authorization.set_sensitive(true);
+        let authorization = self.authorization().await?;
         let mut builder = self
             .inner
             .http
@@ -131,10 +133,25 @@ impl Client {
             .token()
             .await
             .map_err(Error::TokenProvider)?;
+        // The header of the last token is kept: a provider hands out the same token for hours.
+        let mut cached = self
+            .inner
+            .authorization
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((last, header)) = cached.as_ref() {
+            if *last == token {
+                return Ok(header.clone());
+            }
+        }
         // The token is never put in an error message, even when it is unusable.
-        HeaderValue::try_from(format!("Bearer {}", token.expose_secret())).map_err(|_| {
-            Error::InvalidInput("the token holds characters not allowed in a header".to_owned())
-        })
+        let mut header = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
+                Error::InvalidInput("the token holds characters not allowed in a header".to_owned())
+            })?;
+        header.set_sensitive(true);
+        *cached = Some((token, header.clone()));
+        Ok(header)
     }
 
     /// GETs a resource and parses it.
