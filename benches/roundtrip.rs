@@ -263,44 +263,69 @@ fn interleaved(_: &mut Criterion) {
     let time = |work: &mut dyn FnMut()| {
         let started = Instant::now();
         work();
-        started.elapsed()
+        started.elapsed().as_secs_f64()
     };
-    let median = |samples: &mut Vec<Duration>| {
-        samples.sort();
+    let median = |mut samples: Vec<f64>| {
+        samples.sort_by(f64::total_cmp);
         samples[samples.len() / 2]
     };
 
-    let (mut hand, mut sdk) = (Vec::new(), Vec::new());
-    for _ in 0..3000 {
-        hand.push(time(&mut || {
-            runtime.block_on(by_hand(&http, &urls[0], &offer));
-        }));
-        sdk.push(time(&mut || {
-            runtime.block_on(with_sdk(&sessions[0], &offer));
-        }));
-    }
-    let (hand, sdk) = (median(&mut hand), median(&mut sdk));
+    // Pairs in A-B-B-A order, so that neither side always runs first; each pair gives a ratio.
+    let sequential = |pairs: usize| {
+        let (mut hand, mut sdk, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for pair in 0..pairs {
+            let mut by_hand_once = || {
+                runtime.block_on(by_hand(&http, &urls[0], &offer));
+            };
+            let mut sdk_once = || {
+                runtime.block_on(with_sdk(&sessions[0], &offer));
+            };
+            let (h, s) = if pair % 2 == 0 {
+                let h = time(&mut by_hand_once);
+                (h, time(&mut sdk_once))
+            } else {
+                let s = time(&mut sdk_once);
+                (time(&mut by_hand_once), s)
+            };
+            hand.push(h);
+            sdk.push(s);
+            ratios.push(s / h);
+        }
+        (median(hand), median(sdk), median(ratios))
+    };
+    let (hand, sdk, ratio) = sequential(4000);
     println!(
-        "interleaved renegotiate_roundtrip: by_hand median {hand:?}, sdk median {sdk:?}, \
-         ratio {:.3}",
-        sdk.as_secs_f64() / hand.as_secs_f64()
+        "interleaved renegotiate_roundtrip: by_hand median {:.1} µs, sdk median {:.1} µs, \
+         median ratio sdk/by_hand {ratio:.3}",
+        hand * 1e6,
+        sdk * 1e6
     );
 
-    let (mut hand, mut sdk) = (Vec::new(), Vec::new());
-    for _ in 0..30 {
-        hand.push(time(&mut || {
+    let (mut hand, mut sdk, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..60 {
+        let mut by_hand_round = || {
             runtime.block_on(join_all(urls.iter().map(|url| by_hand(&http, url, &offer))));
-        }));
-        sdk.push(time(&mut || {
+        };
+        let mut sdk_round = || {
             runtime.block_on(join_all(sessions.iter().map(|s| with_sdk(s, &offer))));
-        }));
+        };
+        let (h, s) = if pair % 2 == 0 {
+            let h = time(&mut by_hand_round);
+            (h, time(&mut sdk_round))
+        } else {
+            let s = time(&mut sdk_round);
+            (time(&mut by_hand_round), s)
+        };
+        hand.push(CONCURRENCY as f64 / h);
+        sdk.push(CONCURRENCY as f64 / s);
+        ratios.push(h / s);
     }
-    let per_second = |round: Duration| CONCURRENCY as f64 / round.as_secs_f64();
-    let (hand, sdk) = (per_second(median(&mut hand)), per_second(median(&mut sdk)));
     println!(
-        "interleaved renegotiate_concurrent: by_hand {hand:.0}/s, sdk {sdk:.0}/s, \
-         throughput ratio {:.3}",
-        sdk / hand
+        "interleaved renegotiate_concurrent: by_hand median {:.0}/s, sdk median {:.0}/s, \
+         median throughput ratio sdk/by_hand {:.3}",
+        median(hand),
+        median(sdk),
+        median(ratios)
     );
 }
 

@@ -72,7 +72,9 @@ impl Client {
             status = tracing::field::Empty,
         );
         let timeout = request.timeout.unwrap_or(self.inner.timeout);
-        let exchange = self.exchange(request);
+        // Boxed: a thousand requests in flight then keep a pointer each in their callers'
+        // futures, not the whole exchange, which is most of their size.
+        let exchange = Box::pin(self.exchange(request));
         // Without a subscriber that wants the span, skip the wrapper around every poll.
         let bounded = if span.is_disabled() {
             tokio::time::timeout(timeout, exchange).await
