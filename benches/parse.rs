@@ -232,5 +232,85 @@ fn events_batch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_entity, parse_error, events_batch);
+/// Each typed parse against its `Value` twin in A-B-B-A pairs of 200 runs each, reporting the
+/// median of the per-pair ratios: on a shared machine speed drifts between criterion's groups.
+fn interleaved(_: &mut Criterion) {
+    use std::time::Instant;
+
+    let client = Client::builder()
+        .origin("https://fe1.contoso.com")
+        .token("cwt=bench")
+        .build()
+        .unwrap();
+    let entity = entity_json();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+
+    let typed_entity = || {
+        let resource = Resource::parse(black_box(entity.as_bytes()), Format::Json).unwrap();
+        let renegotiation = Renegotiation::from_resource(&client, resource);
+        black_box((
+            renegotiation.media_offer().ok(),
+            renegotiation.media_answer().ok(),
+        ));
+    };
+    let value_entity = || {
+        black_box(parse_entity_by_hand(black_box(entity.as_bytes())));
+    };
+    let typed_error = || {
+        black_box(ucwa::ServiceError::parse(
+            ucwa::StatusCode::CONFLICT,
+            &headers,
+            bytes::Bytes::from_static(ERROR_BODY.as_bytes()),
+        ));
+    };
+    let value_error = || {
+        let value: serde_json::Value = serde_json::from_slice(ERROR_BODY.as_bytes()).unwrap();
+        black_box((
+            &value["code"],
+            &value["subcode"],
+            &value["message"],
+            &value["debugInfo"],
+        ));
+    };
+
+    let ratio = |typed: &dyn Fn(), value: &dyn Fn()| {
+        let time = |work: &dyn Fn()| {
+            let started = Instant::now();
+            for _ in 0..200 {
+                work();
+            }
+            started.elapsed().as_secs_f64()
+        };
+        let mut ratios: Vec<f64> = (0..400)
+            .map(|pair| {
+                if pair % 2 == 0 {
+                    let t = time(typed);
+                    t / time(value)
+                } else {
+                    let v = time(value);
+                    time(typed) / v
+                }
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios[ratios.len() / 2]
+    };
+    println!(
+        "interleaved parse_entity: median time ratio typed/value {:.3}",
+        ratio(&typed_entity, &value_entity)
+    );
+    println!(
+        "interleaved parse_error: median time ratio typed/value {:.3}",
+        ratio(&typed_error, &value_error)
+    );
+}
+
+criterion_group!(
+    benches,
+    interleaved,
+    parse_entity,
+    parse_error,
+    events_batch
+);
 criterion_main!(benches);

@@ -104,6 +104,7 @@ impl Application {
                 body: Some(body),
                 expect: &[StatusCode::CREATED],
                 timeout: None,
+                retry: true,
             })
             .await?;
 

@@ -76,6 +76,21 @@ pub trait TokenProvider: Send + Sync {
     /// [`Error::TokenProvider`](crate::Error::TokenProvider) (kind
     /// [`ErrorKind::Unauthorized`](crate::ErrorKind::Unauthorized)) and sends nothing.
     fn token(&self) -> TokenFuture<'_>;
+
+    /// Returns a fresh token after the server refused the last one with a 401, given the
+    /// `WWW-Authenticate` challenges of that reply (which name the token service). The client
+    /// then repeats the request once with it; a second 401 is the caller's error.
+    ///
+    /// The default asks [`token`](TokenProvider::token) again, which suits a provider that
+    /// refreshes on its own schedule.
+    ///
+    /// # Errors
+    ///
+    /// As for [`token`](TokenProvider::token).
+    fn refresh<'a>(&'a self, challenges: &'a [Challenge]) -> TokenFuture<'a> {
+        let _ = challenges;
+        self.token()
+    }
 }
 
 /// A token that never changes.

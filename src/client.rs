@@ -14,6 +14,7 @@ use crate::link::Link;
 use crate::operation_id::{OperationId, OperationIdGenerator, RandomOperationIds};
 use crate::representation::Format;
 use crate::resource::Resource;
+use crate::retry::RetryPolicy;
 use crate::session::Session;
 
 /// The per-request timeout when none is configured.
@@ -47,6 +48,9 @@ pub(crate) struct ClientInner {
     pub(crate) allow_http: bool,
     pub(crate) operation_ids: Box<dyn OperationIdGenerator>,
     pub(crate) format: Format,
+    pub(crate) retry: RetryPolicy,
+    /// Whether POSTs are retried too (only when the caller asked for it).
+    pub(crate) retry_posts: bool,
     /// The last token and the `Authorization` header made of it.
     pub(crate) authorization: Mutex<Option<(Token, HeaderValue)>>,
 }
@@ -217,6 +221,7 @@ pub struct ClientBuilder {
     operation_ids: Option<Box<dyn OperationIdGenerator>>,
     http: Option<reqwest::Client>,
     format: Format,
+    retry: Option<RetryPolicy>,
 }
 
 impl ClientBuilder {
@@ -272,6 +277,13 @@ impl ClientBuilder {
     /// proxy that answers in the other one is still understood.
     pub fn format(mut self, format: Format) -> Self {
         self.format = format;
+        self
+    }
+
+    /// Retries every request, POSTs included, under this policy (see [`RetryPolicy`] for what
+    /// is retried). Without it, only GETs are retried, under [`RetryPolicy::default`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
         self
     }
 
@@ -351,6 +363,8 @@ impl ClientBuilder {
                     .operation_ids
                     .unwrap_or_else(|| Box::new(RandomOperationIds)),
                 format: self.format,
+                retry: self.retry.unwrap_or_default(),
+                retry_posts: self.retry.is_some(),
                 authorization: Mutex::new(None),
             }),
         })

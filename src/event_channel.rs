@@ -433,7 +433,6 @@ impl Driver {
     /// One pending GET, retried on transient faults against the same href.
     async fn fetch(&self, url: Url) -> Result<EventBatch, Error> {
         let mut failures: u32 = 0;
-        let mut asked_again_for_token = false;
         loop {
             let outcome = self
                 .client
@@ -445,6 +444,7 @@ impl Driver {
                     body: None,
                     expect: &[StatusCode::OK],
                     timeout: Some(self.read_timeout),
+                    retry: false,
                 })
                 .await;
             let error = match outcome {
@@ -452,11 +452,6 @@ impl Driver {
                 Err(error) => error,
             };
 
-            if error.status() == Some(StatusCode::UNAUTHORIZED) && !asked_again_for_token {
-                // The provider is asked before every request, so this fetches a fresh token.
-                asked_again_for_token = true;
-                continue;
-            }
             let retryable = is_retryable(&error);
             failures += 1;
             if !retryable || self.max_failures.is_some_and(|max| failures >= max) {

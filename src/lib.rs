@@ -106,6 +106,7 @@ mod renegotiation;
 mod representation;
 mod request;
 mod resource;
+mod retry;
 mod session;
 #[cfg(feature = "xml")]
 mod xml;
@@ -133,6 +134,7 @@ pub use operation_id::{
 pub use renegotiation::{DeclineReason, Direction, Renegotiation};
 pub use representation::Format;
 pub use resource::Resource;
+pub use retry::RetryPolicy;
 pub use session::{
     RENEGOTIATIONS, RESUME_AUDIO, RESUME_AUDIO_VIDEO, RenegotiateBuilder, Session, SessionState,
 };

@@ -285,6 +285,7 @@ impl Renegotiation {
                 body,
                 expect: &[StatusCode::NO_CONTENT],
                 timeout: None,
+                retry: true,
             })
             .await?;
         Ok(())

@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use tracing::Instrument;
 use url::Url;
 
+use crate::auth::Token;
 use crate::client::Client;
 use crate::error::{Error, ServiceError};
 use crate::event::{Event, EventBatch};
@@ -30,6 +31,9 @@ pub(crate) struct Request<'a> {
     pub(crate) expect: &'a [StatusCode],
     /// A bound other than the client's timeout (a long poll needs more).
     pub(crate) timeout: Option<Duration>,
+    /// Whether the client's retry policy may send it again (the event channel retries its
+    /// own requests).
+    pub(crate) retry: bool,
 }
 
 /// A successful response, with its body read in full.
@@ -61,7 +65,8 @@ impl Response {
 }
 
 impl Client {
-    /// Sends a request and reads its response, bounded in time and size.
+    /// Sends a request and reads its response, bounded in time and size: once, again after a
+    /// 401 with a refreshed token, and again as the retry policy allows.
     pub(crate) async fn execute(&self, request: Request<'_>) -> Result<Response, Error> {
         let span = tracing::debug_span!(
             "ucwa.request",
@@ -71,17 +76,51 @@ impl Client {
             operation_id = request.operation_id.map(OperationId::as_str),
             status = tracing::field::Empty,
         );
-        let timeout = request.timeout.unwrap_or(self.inner.timeout);
-        // Boxed: a thousand requests in flight then keep a pointer each in their callers'
-        // futures, not the whole exchange, which is most of their size.
-        let exchange = Box::pin(self.exchange(request));
-        // Without a subscriber that wants the span, skip the wrapper around every poll.
-        let bounded = if span.is_disabled() {
-            tokio::time::timeout(timeout, exchange).await
-        } else {
-            tokio::time::timeout(timeout, exchange.instrument(span.clone())).await
+        let changes = request.method != Method::GET;
+        let policy = match (request.retry, changes) {
+            (false, _) => None,
+            (true, false) => Some(self.inner.retry),
+            (true, true) => self.inner.retry_posts.then_some(self.inner.retry),
         };
-        let outcome = bounded.unwrap_or(Err(Error::Timeout(timeout)));
+
+        let mut retries = 0;
+        let mut refreshed: Option<Token> = None;
+        let outcome = loop {
+            let error = match self.attempt(&request, refreshed.clone(), &span).await {
+                Ok(response) => break Ok(response),
+                Err(error) => error,
+            };
+            if error.status() == Some(StatusCode::UNAUTHORIZED) && refreshed.is_none() {
+                let challenges = error
+                    .service()
+                    .map(|service| service.challenges.as_slice())
+                    .unwrap_or_default();
+                match self.inner.tokens.refresh(challenges).await {
+                    Ok(token) => {
+                        tracing::debug!("401: repeating the request with a refreshed token");
+                        refreshed = Some(token);
+                        continue;
+                    }
+                    Err(source) => break Err(Error::TokenProvider(source)),
+                }
+            }
+            match policy.and_then(|policy| policy.next_delay(&error, retries, changes)) {
+                Some(delay) => {
+                    retries += 1;
+                    let _entered = span.enter();
+                    tracing::warn!(
+                        kind = error.kind().as_str(),
+                        retry = retries,
+                        delay_ms = delay.as_millis() as u64,
+                        "request failed; sending it again"
+                    );
+                    drop(_entered);
+                    tokio::time::sleep(delay).await;
+                }
+                None => break Err(error),
+            }
+        };
+
         let _entered = span.enter();
         match &outcome {
             Ok(response) => tracing::debug!(status = response.status.as_u16(), "request done"),
@@ -90,21 +129,47 @@ impl Client {
         outcome
     }
 
-    async fn exchange(&self, request: Request<'_>) -> Result<Response, Error> {
+    /// One attempt, bounded by the timeout.
+    async fn attempt(
+        &self,
+        request: &Request<'_>,
+        token: Option<Token>,
+        span: &tracing::Span,
+    ) -> Result<Response, Error> {
+        let timeout = request.timeout.unwrap_or(self.inner.timeout);
+        // Boxed: a thousand requests in flight then keep a pointer each in their callers'
+        // futures, not the whole exchange, which is most of their size.
+        let exchange = Box::pin(self.exchange(request, token));
+        // Without a subscriber that wants the span, skip the wrapper around every poll.
+        let bounded = if span.is_disabled() {
+            tokio::time::timeout(timeout, exchange).await
+        } else {
+            tokio::time::timeout(timeout, exchange.instrument(span.clone())).await
+        };
+        bounded.unwrap_or(Err(Error::Timeout(timeout)))
+    }
+
+    async fn exchange(
+        &self,
+        request: &Request<'_>,
+        token: Option<Token>,
+    ) -> Result<Response, Error> {
         self.check_target(&request.url)?;
 
-        let authorization = self.authorization().await?;
+        let authorization = self.authorization(token).await?;
         let mut builder = self
             .inner
             .http
             .request(request.method.clone(), request.url.clone())
             .header(AUTHORIZATION, authorization)
             .header(ACCEPT, self.inner.format.media_type());
-        if let Some((content_type, body)) = request.body {
-            if content_type == SDP {
-                tracing::trace!(sdp = %String::from_utf8_lossy(&body), "request body");
+        if let Some((content_type, body)) = &request.body {
+            if *content_type == SDP {
+                tracing::trace!(sdp = %String::from_utf8_lossy(body), "request body");
             }
-            builder = builder.header(CONTENT_TYPE, content_type).body(body);
+            builder = builder
+                .header(CONTENT_TYPE, *content_type)
+                .body(body.clone());
         }
 
         let mut response = builder
@@ -128,13 +193,17 @@ impl Client {
         }
     }
 
-    async fn authorization(&self) -> Result<HeaderValue, Error> {
-        let token = self
-            .inner
-            .tokens
-            .token()
-            .await
-            .map_err(Error::TokenProvider)?;
+    /// The `Authorization` header: of `token` when given, else of the provider's token.
+    async fn authorization(&self, token: Option<Token>) -> Result<HeaderValue, Error> {
+        let token = match token {
+            Some(token) => token,
+            None => self
+                .inner
+                .tokens
+                .token()
+                .await
+                .map_err(Error::TokenProvider)?,
+        };
         // The header of the last token is kept: a provider hands out the same token for hours.
         let mut cached = self
             .inner
@@ -167,6 +236,7 @@ impl Client {
                 body: None,
                 expect: &[StatusCode::OK],
                 timeout: None,
+                retry: true,
             })
             .await?;
         response.resource()

@@ -276,6 +276,7 @@ impl RenegotiateBuilder {
                 body: Some((SDP, self.sdp)),
                 expect: &[StatusCode::CREATED],
                 timeout: None,
+                retry: true,
             })
             .await?;
 

@@ -205,7 +205,9 @@ async fn html_401_from_a_proxy_keeps_the_raw_body() {
     let server = FakeUcwa::start().await;
     server.fail(
         Endpoint::Session,
-        Failure::new(401).raw_body("text/html; charset=utf-8", html),
+        Failure::new(401)
+            .raw_body("text/html; charset=utf-8", html)
+            .times(2),
     );
     let (_client, session) = fake_session(&server).await;
 

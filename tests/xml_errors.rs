@@ -193,7 +193,7 @@ async fn xml_html_401_from_a_proxy_keeps_the_raw_body_whatever_its_type_says() {
     for content_type in ["text/html; charset=utf-8", "application/xml"] {
         server.fail(
             Endpoint::Session,
-            Failure::new(401).raw_body(content_type, html),
+            Failure::new(401).raw_body(content_type, html).times(2),
         );
     }
     let (_client, session) = xml_session(&server);
