@@ -222,6 +222,8 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     format: Format,
     retry: Option<RetryPolicy>,
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    roots: Vec<reqwest::Certificate>,
 }
 
 impl ClientBuilder {
@@ -287,6 +289,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts this certificate authority too, beside the platform's roots (for a server whose
+    /// certificate a private CA signed). Certificates are always verified: there is no option
+    /// to turn that off. Ignored when [`http_client`](Self::http_client) supplies the client.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "rustls", feature = "native-tls"))))]
+    pub fn root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.roots.push(certificate);
+        self
+    }
+
     /// A `reqwest::Client` to send requests with, for custom TLS roots, proxies or connection
     /// pools.
     ///
@@ -348,7 +360,15 @@ impl ClientBuilder {
         }
         let http = match self.http {
             Some(http) => http,
-            None => default_http_client(origin.clone(), timeout)?,
+            None => {
+                let builder = reqwest::Client::builder().connect_timeout(timeout);
+                #[cfg(any(feature = "rustls", feature = "native-tls"))]
+                let builder = self
+                    .roots
+                    .into_iter()
+                    .fold(builder, |builder, root| builder.add_root_certificate(root));
+                default_http_client(builder, origin.clone())?
+            }
         };
 
         Ok(Client {
@@ -386,7 +406,10 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
-fn default_http_client(origin: Origin, timeout: Duration) -> Result<reqwest::Client, Error> {
+fn default_http_client(
+    builder: reqwest::ClientBuilder,
+    origin: Origin,
+) -> Result<reqwest::Client, Error> {
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
         let same_origin = attempt.url().origin() == origin;
         let keeps_method = matches!(attempt.status().as_u16(), 307 | 308);
@@ -398,9 +421,5 @@ fn default_http_client(origin: Origin, timeout: Duration) -> Result<reqwest::Cli
             attempt.stop()
         }
     });
-    reqwest::Client::builder()
-        .redirect(policy)
-        .connect_timeout(timeout)
-        .build()
-        .map_err(Error::Transport)
+    builder.redirect(policy).build().map_err(Error::Transport)
 }
