@@ -4,7 +4,6 @@
 //! body, and nothing is left running afterwards.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -80,11 +79,20 @@ async fn answer(
     let operation_id = request
         .uri()
         .query()
-        .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("operationId=")))
+        .and_then(|query| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("operationId="))
+        })
         .unwrap_or_default()
         .to_owned();
     let is_post = request.method() == hyper::Method::POST;
-    let body = request.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
     if is_post {
         chaos.seen.lock().unwrap().push(Seen {
             path: path.clone(),
@@ -96,16 +104,23 @@ async fn answer(
     match chaos.fate() {
         Fate::Answer => {}
         Fate::Status500 => {
-            return Ok(json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"code":"ServiceFailure"}"#.into()));
+            return Ok(json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"code":"ServiceFailure"}"#.into(),
+            ));
         }
         Fate::Status503 => {
-            return Ok(json(StatusCode::SERVICE_UNAVAILABLE, r#"{"code":"ServiceUnavailable"}"#.into()));
+            return Ok(json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"code":"ServiceUnavailable"}"#.into(),
+            ));
         }
         Fate::Drop => return Err(std::io::Error::other("dropped on purpose")),
     }
 
     if !is_post {
-        let body = format!(r#"{{"_links":{{"renegotiations":{{"href":"{path}/renegotiations"}}}}}}"#);
+        let body =
+            format!(r#"{{"_links":{{"renegotiations":{{"href":"{path}/renegotiations"}}}}}}"#);
         return Ok(json(StatusCode::OK, body));
     }
     let offer = base64::engine::general_purpose::STANDARD.encode(&body);
@@ -140,7 +155,7 @@ fn start(chaos: Arc<Chaos>) -> SocketAddr {
     receiver.recv().unwrap()
 }
 
-/// One call's outcome: its operation id, and whether it succeeded with the right entity.
+/// How one call ended.
 #[derive(Debug)]
 enum Outcome {
     Correct,
@@ -204,9 +219,12 @@ fn ten_thousand_renegotiations_through_random_faults_each_end_once() {
 
     // Every call ended exactly once, and every success carries the offer that was sent.
     assert_eq!(outcomes.len(), SESSIONS * PER_SESSION);
-    let wrong: Vec<_> = outcomes
+    let wrong: Vec<&String> = outcomes
         .iter()
-        .filter(|outcome| matches!(outcome, Outcome::Wrong(_)))
+        .filter_map(|outcome| match outcome {
+            Outcome::Wrong(entity) => Some(entity),
+            _ => None,
+        })
         .collect();
     assert!(wrong.is_empty(), "{wrong:?}");
     let mut failures: HashMap<String, usize> = HashMap::new();
@@ -249,7 +267,10 @@ fn ten_thousand_renegotiations_through_random_faults_each_end_once() {
         );
     }
     let resent = seen.len() - by_operation.len();
-    assert!(resent > 100, "faults made the client send {resent} requests again");
+    assert!(
+        resent > 100,
+        "faults made the client send {resent} requests again"
+    );
 
     // Nothing the client started is left running on its runtime.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -5,10 +5,13 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
-use ucwa::DeclineReason;
+
+use futures::StreamExt;
 use ucwa::testing::{Endpoint, Failure, FakeUcwa};
+use ucwa::{Application, DeclineReason, EventChannel, IncomingRenegotiation, RetryPolicy};
 
 const TOKEN: &str = "cwt=LOG-SECRET-7f3a9c";
 const OFFER: &str = "v=0\r\na=x-logging-marker:offer\r\n";
@@ -69,6 +72,7 @@ async fn full_run(level: LevelFilter) -> String {
         .await
         .unwrap_err();
     tracing::info!(error = %failed, debug = ?failed, client = ?client, "caller logs more");
+    second.answer().await.unwrap();
 
     let wrong = server.client_builder().token("cwt=wrong").build().unwrap();
     let unauthorized = wrong
@@ -78,6 +82,51 @@ async fn full_run(level: LevelFilter) -> String {
         .await
         .unwrap_err();
     tracing::info!(error = %unauthorized, debug = ?unauthorized, "caller logs a 401");
+
+    // Retries, the event channel and an incoming renegotiation, all logged too.
+    let retrying = server
+        .client_builder()
+        .retry_policy(
+            RetryPolicy::new().backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap();
+    server.fail(
+        Endpoint::Renegotiations,
+        Failure::new(503)
+            .code("ServiceUnavailable")
+            .header("Retry-After", "0"),
+    );
+    let retried = retrying
+        .session(&server.session_url())
+        .unwrap()
+        .renegotiate(OFFER)
+        .await
+        .unwrap();
+    retried.answer().await.unwrap();
+    let application = Application::from_url(&retrying, &server.application_url())
+        .await
+        .unwrap();
+    let mut channel = EventChannel::builder(&application).start().unwrap();
+    server.incoming_renegotiation("logged-1", OFFER, false);
+    let builder_debug = format!(
+        "{:?}",
+        retrying
+            .session(&server.session_url())
+            .unwrap()
+            .renegotiate(OFFER)
+    );
+    while let Some(item) = channel.next().await {
+        if let Some(event) = item.unwrap().event() {
+            if let Some(incoming) = IncomingRenegotiation::from_event(&retrying, event) {
+                let renegotiation = incoming.renegotiation().await.unwrap();
+                tracing::info!(incoming = ?incoming, renegotiation = ?renegotiation, builder = %builder_debug, "caller logs what it handles");
+                renegotiation.answer_with("v=0\r\n").await.unwrap();
+                break;
+            }
+        }
+    }
+    channel.close().await;
 
     captured.text()
 }
@@ -122,4 +171,8 @@ async fn logging_keeps_the_token_out_and_sdp_at_trace_level() {
     assert!(post.contains("status=201"), "{post}");
     assert!(debug.contains("status=409"), "{debug}");
     assert!(debug.contains("status=401"), "{debug}");
+
+    // Retries are logged at warn level, and the event channel's requests like any other.
+    assert!(debug.contains("sending it again"), "{debug}");
+    assert!(debug.contains("rel=\"events\""), "{debug}");
 }
