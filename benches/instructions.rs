@@ -41,7 +41,9 @@ fn entity() -> String {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).filter(|arg| !arg.starts_with("--"));
+    let mut args = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"));
     let case = args.next();
     let runs: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
 
@@ -57,7 +59,10 @@ fn main() {
     let typed_entity = || {
         let resource = Resource::parse(black_box(body.as_bytes()), Format::Json).unwrap();
         let renegotiation = Renegotiation::from_resource(&client, resource);
-        black_box((renegotiation.media_offer().ok(), renegotiation.media_answer().ok()));
+        black_box((
+            renegotiation.media_offer().ok(),
+            renegotiation.media_answer().ok(),
+        ));
         black_box((renegotiation.direction(), renegotiation.operation_id()));
     };
     let value_entity = || {
@@ -65,7 +70,9 @@ fn main() {
         let decode = |rel: &str| {
             let href = value["_links"][rel]["href"].as_str().unwrap();
             let (_, data) = href.split_once(";base64,").unwrap();
-            base64::engine::general_purpose::STANDARD.decode(data).unwrap()
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap()
         };
         black_box((decode("mediaOffer"), decode("mediaAnswer")));
         black_box((value["direction"].as_str(), value["operationId"].as_str()));
@@ -80,7 +87,12 @@ fn main() {
     };
     let value_error = || {
         let value: serde_json::Value = serde_json::from_slice(black_box(ERROR_BODY)).unwrap();
-        black_box((&value["code"], &value["subcode"], &value["message"], &value["debugInfo"]));
+        black_box((
+            &value["code"],
+            &value["subcode"],
+            &value["message"],
+            &value["debugInfo"],
+        ));
     };
 
     let cases: [(&str, &dyn Fn()); 4] = [
