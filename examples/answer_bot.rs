@@ -19,7 +19,8 @@ use ucwa::{
 };
 
 const USAGE: &str = "\
-usage: answer_bot [--application URL | --applications URL] [--token TOKEN] [--allow-http] [--format json|xml]
+usage: answer_bot [--application URL | --applications URL] [--token TOKEN]
+                  [--allow-http] [--format json|xml]
                   [--timeout SECS] [--answer FILE | --dismiss REASON] [--count N]
 
   --application URL   an existing application, whose event channel is read

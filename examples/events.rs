@@ -16,7 +16,8 @@ use ucwa::{
 };
 
 const USAGE: &str = "\
-usage: events [--application URL | --applications URL] [--token TOKEN] [--allow-http] [--format json|xml]
+usage: events [--application URL | --applications URL] [--token TOKEN]
+              [--allow-http] [--format json|xml]
               [--timeout SECS] [--count N]
 
   --application URL   an existing application, whose event channel is read

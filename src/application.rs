@@ -78,7 +78,8 @@ impl Application {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] when a field of `spec` is empty, longer than 100 characters or
-    /// holds a control character (nothing is sent); the client's guard, service, transport and decode errors.
+    /// holds a control character (nothing is sent); the client's guard, service, transport and
+    /// decode errors.
     pub async fn create(
         client: &Client,
         applications_url: &str,

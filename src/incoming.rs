@@ -31,7 +31,8 @@ pub enum RenegotiationMedia {
 /// # Examples
 ///
 /// ```no_run
-/// # async fn run(client: ucwa::Client, event: ucwa::Event, answer: Vec<u8>) -> Result<(), ucwa::Error> {
+/// # use ucwa::{Client, Error, Event};
+/// # async fn run(client: Client, event: Event, answer: Vec<u8>) -> Result<(), Error> {
 /// if let Some(incoming) = ucwa::IncomingRenegotiation::from_event(&client, &event) {
 ///     incoming.renegotiation().await?.answer_with(answer).await?;
 /// }

@@ -124,9 +124,15 @@ async fn answer(
         return Ok(json(StatusCode::OK, body));
     }
     let offer = base64::engine::general_purpose::STANDARD.encode(&body);
-    let entity = format!(
-        r#"{{"direction":"Outgoing","operationId":"{operation_id}","_links":{{"self":{{"href":"{path}/{operation_id}"}},"mediaOffer":{{"href":"data:application/sdp;base64,{offer}"}}}}}}"#
-    );
+    let entity = serde_json::json!({
+        "direction": "Outgoing",
+        "operationId": operation_id,
+        "_links": {
+            "self": { "href": format!("{path}/{operation_id}") },
+            "mediaOffer": { "href": format!("data:application/sdp;base64,{offer}") },
+        }
+    })
+    .to_string();
     Ok(json(StatusCode::CREATED, entity))
 }
 

@@ -120,7 +120,12 @@ async fn full_run(level: LevelFilter) -> String {
         if let Some(event) = item.unwrap().event() {
             if let Some(incoming) = IncomingRenegotiation::from_event(&retrying, event) {
                 let renegotiation = incoming.renegotiation().await.unwrap();
-                tracing::info!(incoming = ?incoming, renegotiation = ?renegotiation, builder = %builder_debug, "caller logs what it handles");
+                tracing::info!(
+                    incoming = ?incoming,
+                    renegotiation = ?renegotiation,
+                    builder = %builder_debug,
+                    "caller logs what it handles"
+                );
                 renegotiation.answer_with("v=0\r\n").await.unwrap();
                 break;
             }

@@ -23,6 +23,9 @@ a=rtpmap:0 PCMU/8000\r\n\
 a=x-mediasettings:applicationsharing-disabled\r\n\
 a=sendrecv\r\n";
 
+const SESSION_OF_FAKE: &str =
+    "/ucwa/oauth/v1/applications/101/communication/conversations/1/audioVideo/audioVideoSession";
+
 const SESSION_PATH: &str =
     "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession";
 
@@ -196,7 +199,9 @@ async fn percent_encoded_data_uris_and_absent_links() {
         "direction": "Outgoing",
         "operationId": "x",
         "_links": {
-            "mediaOffer": { "href": format!("data:application/sdp,{}", encoded.replace('+', "%20")) },
+            "mediaOffer": {
+                "href": format!("data:application/sdp,{}", encoded.replace('+', "%20"))
+            },
             "answer": { "href": "/answer" }
         }
     });
@@ -223,7 +228,9 @@ async fn unknown_directions_properties_and_links_are_kept() {
         "5d8e1f2a-0000-4000-8000-000000000000": "please pass this in a PUT request",
         "brandNew": { "nested": [1, 2, 3] },
         "_links": {
-            "futureAction": { "href": "/future", "title": "Later", "revision": "2", "x-hint": true },
+            "futureAction": {
+                "href": "/future", "title": "Later", "revision": "2", "x-hint": true
+            },
             "participants": [{ "href": "/p/1" }, { "href": "/p/2" }]
         },
         "_embedded": { "thing": { "rel": "thing" } }
@@ -479,7 +486,7 @@ async fn a_session_from_a_fetched_resource_sends_no_get() {
             "_links": {
                 "self": { "href": server.session_url() },
                 "renegotiations": {
-                    "href": "/ucwa/oauth/v1/applications/101/communication/conversations/1/audioVideo/audioVideoSession/renegotiations"
+                    "href": format!("{}/renegotiations", SESSION_OF_FAKE)
                 }
             }
         })
