@@ -15,11 +15,14 @@ use std::hint::black_box;
 use base64::Engine;
 use ucwa::{Client, DataUri, Format, Renegotiation, Resource, ServiceError, StatusCode};
 
-const ERROR_BODY: &[u8] = br#"{"code":"Conflict","subcode":"AlreadyExists","message":"The requested resource already exists. Please wait and try again.","debugInfo":{"errorReportId":"7f0c2a5e4b1d4c3e9a8b6d5f4e3c2b1a"}}"#;
-
 #[path = "support/server.rs"]
-#[allow(dead_code, reason = "only the SDP generator is used here")]
+#[allow(
+    dead_code,
+    reason = "only the SDP generator and the error body are used here"
+)]
 mod server;
+
+use server::ERROR_BODY;
 
 fn entity() -> String {
     let encode = |seed| DataUri::encode_base64("application/sdp", server::sdp(seed).as_bytes());

@@ -9,33 +9,20 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ucwa::{Client, DataUri, Event, Format, Renegotiation, Resource};
 use url::Url;
 
-const ENTITY_PATH: &str = "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession/renegotiations/1";
+#[path = "support/server.rs"]
+#[allow(dead_code, reason = "only the SDP generator is used here")]
+mod server;
 
-/// An SDP offer of about 2 KB, with the attributes a Skype for Business offer carries.
-fn sdp(seed: u32) -> String {
-    let mut sdp = format!(
-        "v=0\r\no=- {seed} 1 IN IP4 10.0.0.{}\r\ns=session\r\nc=IN IP4 10.0.0.1\r\nb=CT:99980\r\nt=0 0\r\n",
-        seed % 250
-    );
-    sdp.push_str("m=audio 50020 RTP/SAVP 117 104 114 9 112 111 0 103 8 116 115 97 13 118 101\r\n");
-    sdp.push_str(
-        "a=x-ssrc-range:3485408512-3485408512\r\na=rtcp-fb:* x-message app send:dsh recv:dsh\r\n",
-    );
-    for payload in 0..24 {
-        sdp.push_str(&format!(
-            "a=rtpmap:{} codec{payload}/16000\r\n",
-            96 + payload
-        ));
-    }
-    for candidate in 0..10 {
-        sdp.push_str(&format!(
-            "a=candidate:{candidate} 1 UDP 2130706431 10.0.0.{candidate} 500{candidate} typ host\r\n"
-        ));
-    }
-    sdp.push_str("a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj|2^31|1:1\r\n");
-    sdp.push_str("a=sendrecv\r\n");
-    sdp
-}
+use server::{ERROR_BODY, sdp};
+
+const CONVERSATION: &str = "/ucwa/v1/applications/192/communication/conversations/137";
+const SESSION: &str =
+    "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession";
+const ENTITY_PATH: &str = concat!(
+    "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession",
+    "/renegotiations/1"
+);
+const PEOPLE: &str = "/ucwa/v1/applications/192/people";
 
 fn entity_json() -> String {
     let offer = DataUri::encode_base64("application/sdp", sdp(1).as_bytes());
@@ -50,8 +37,8 @@ fn entity_json() -> String {
             "mediaAnswer": { "href": answer },
             "answer": { "href": format!("{ENTITY_PATH}/answer") },
             "dismiss": { "href": format!("{ENTITY_PATH}/dismiss") },
-            "audioVideoSession": { "href": "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession" },
-            "conversation": { "href": "/ucwa/v1/applications/192/communication/conversations/137" },
+            "audioVideoSession": { "href": SESSION },
+            "conversation": { "href": CONVERSATION },
         }
     })
     .to_string()
@@ -67,8 +54,8 @@ fn entity_xml() -> String {
   <link rel="mediaAnswer" href="{answer}" />
   <link rel="answer" href="{ENTITY_PATH}/answer" />
   <link rel="dismiss" href="{ENTITY_PATH}/dismiss" />
-  <link rel="audioVideoSession" href="/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession" />
-  <link rel="conversation" href="/ucwa/v1/applications/192/communication/conversations/137" />
+  <link rel="audioVideoSession" href="{SESSION}" />
+  <link rel="conversation" href="{CONVERSATION}" />
   <property name="direction">Outgoing</property>
   <property name="operationId">0ea59ceb-56eb-4d25-87e0-aeca2e7f74d2</property>
 </resource>"#
@@ -81,11 +68,11 @@ fn batch_json() -> String {
         .map(|sender| {
             let events: Vec<_> = (0..20)
                 .map(|i| {
-                    let href = format!("/ucwa/v1/applications/192/people/{sender}/contacts/{i}");
+                    let href = format!("{PEOPLE}/{sender}/contacts/{i}");
                     let mut event = serde_json::json!({
                         "link": { "rel": "contact", "href": href },
                         "type": if i % 2 == 0 { "added" } else { "updated" },
-                        "in": { "rel": "myContacts", "href": "/ucwa/v1/applications/192/people/contacts" },
+                        "in": { "rel": "myContacts", "href": format!("{PEOPLE}/contacts") },
                     });
                     if i % 5 == 0 {
                         event["_embedded"] = serde_json::json!({ "contact": {
@@ -98,7 +85,11 @@ fn batch_json() -> String {
                     event
                 })
                 .collect();
-            serde_json::json!({ "rel": "people", "href": format!("/ucwa/v1/applications/192/people/{sender}"), "events": events })
+            serde_json::json!({
+                "rel": "people",
+                "href": format!("{PEOPLE}/{sender}"),
+                "events": events
+            })
         })
         .collect();
     serde_json::json!({
@@ -121,11 +112,22 @@ fn batch_xml() -> String {
         ));
         for i in 0..20 {
             let kind = if i % 2 == 0 { "added" } else { "updated" };
-            let href = format!("/ucwa/v1/applications/192/people/{sender}/contacts/{i}");
-            xml.push_str(&format!(r#"<{kind} rel="contact" href="{href}"><in rel="myContacts" href="/ucwa/v1/applications/192/people/contacts" />"#));
+            let href = format!("{PEOPLE}/{sender}/contacts/{i}");
+            xml.push_str(&format!(r#"<{kind} rel="contact" href="{href}">"#));
+            xml.push_str(&format!(
+                r#"<in rel="myContacts" href="{PEOPLE}/contacts" />"#
+            ));
             if i % 5 == 0 {
                 xml.push_str(&format!(
-                    r#"<resource rel="contact" href="{href}"><property name="name">Contact {i}</property><property name="uri">sip:c{i}@contoso.com</property><propertyList name="emailAddresses"><item>c{i}@contoso.com</item></propertyList></resource>"#
+                    concat!(
+                        r#"<resource rel="contact" href="{href}">"#,
+                        r#"<property name="name">Contact {i}</property>"#,
+                        r#"<property name="uri">sip:c{i}@contoso.com</property>"#,
+                        r#"<propertyList name="emailAddresses"><item>c{i}@contoso.com</item>"#,
+                        r#"</propertyList></resource>"#
+                    ),
+                    href = href,
+                    i = i
                 ));
             }
             xml.push_str(&format!("</{kind}>"));
@@ -164,9 +166,6 @@ fn parse_entity_by_hand(body: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (decode("mediaOffer"), decode("mediaAnswer"))
 }
 
-/// A UCWA error body, as a 409 carries it.
-const ERROR_BODY: &str = r#"{"code":"Conflict","subcode":"AlreadyExists","message":"The requested resource already exists. Please wait and try again.","debugInfo":{"errorReportId":"7f0c2a5e4b1d4c3e9a8b6d5f4e3c2b1a","diagnostics":"16000;reason=\"Another renegotiation is in progress\""}}"#;
-
 fn parse_error(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse_error");
     let mut headers = reqwest::header::HeaderMap::new();
@@ -176,15 +175,14 @@ fn parse_error(c: &mut Criterion) {
             let error = ucwa::ServiceError::parse(
                 ucwa::StatusCode::CONFLICT,
                 black_box(&headers),
-                bytes::Bytes::from_static(ERROR_BODY.as_bytes()),
+                bytes::Bytes::from_static(ERROR_BODY),
             );
             assert_eq!(error.kind(), ucwa::ErrorKind::RenegotiationInProgress);
         })
     });
     group.bench_function("value", |b| {
         b.iter(|| {
-            let value: serde_json::Value =
-                serde_json::from_slice(black_box(ERROR_BODY.as_bytes())).unwrap();
+            let value: serde_json::Value = serde_json::from_slice(black_box(ERROR_BODY)).unwrap();
             assert_eq!(value["subcode"].as_str(), Some("AlreadyExists"));
             black_box((&value["code"], &value["message"], &value["debugInfo"]));
         })
@@ -261,11 +259,11 @@ fn interleaved(_: &mut Criterion) {
         black_box(ucwa::ServiceError::parse(
             ucwa::StatusCode::CONFLICT,
             &headers,
-            bytes::Bytes::from_static(ERROR_BODY.as_bytes()),
+            bytes::Bytes::from_static(ERROR_BODY),
         ));
     };
     let value_error = || {
-        let value: serde_json::Value = serde_json::from_slice(ERROR_BODY.as_bytes()).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(ERROR_BODY).unwrap();
         black_box((
             &value["code"],
             &value["subcode"],

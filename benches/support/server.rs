@@ -36,7 +36,8 @@ pub fn sdp(seed: u32) -> String {
     }
     for candidate in 0..10 {
         sdp.push_str(&format!(
-            "a=candidate:{candidate} 1 UDP 2130706431 10.0.0.{candidate} 500{candidate} typ host\r\n"
+            "a=candidate:{candidate} 1 UDP 2130706431 10.0.0.{candidate} 500{candidate} \
+             typ host\r\n"
         ));
     }
     sdp.push_str(
@@ -45,6 +46,15 @@ pub fn sdp(seed: u32) -> String {
     sdp.push_str("a=sendrecv\r\n");
     sdp
 }
+
+/// A UCWA error body, as a 409 carries it.
+#[allow(dead_code, reason = "each program that includes this file uses part of it")]
+pub const ERROR_BODY: &[u8] = concat!(
+    r#"{"code":"Conflict","subcode":"AlreadyExists","#,
+    r#""message":"The requested resource already exists. Please wait and try again.","#,
+    r#""debugInfo":{"errorReportId":"7f0c2a5e4b1d4c3e9a8b6d5f4e3c2b1a"}}"#
+)
+.as_bytes();
 
 /// The token the server expects.
 pub const TOKEN: &str = "cwt=bench-token";
@@ -151,7 +161,11 @@ fn bodies() -> Bodies {
 
     Bodies {
         entity: (before.to_owned(), after.to_owned()),
-        session_prefix: r#"{"rel":"audioVideoSession","state":"Established","_links":{"renegotiations":{"href":"/s/"#.to_owned(),
+        session_prefix: concat!(
+            r#"{"rel":"audioVideoSession","state":"Established","#,
+            r#""_links":{"renegotiations":{"href":"/s/"#
+        )
+        .to_owned(),
         events: (head.to_owned(), middle.to_owned(), tail),
     }
 }
