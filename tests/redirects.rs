@@ -254,8 +254,7 @@ async fn a_redirect_loop_under_a_retry_policy_is_still_bounded() {
     let policy = RetryPolicy::new()
         .max_retries(2)
         .backoff(Duration::from_millis(10), Duration::from_millis(20));
-    let (server, session) =
-        looping_session(|origin| retrying_client(origin, policy)).await;
+    let (server, session) = looping_session(|origin| retrying_client(origin, policy)).await;
     let outcome = tokio::time::timeout(Duration::from_secs(20), session.refresh()).await;
     let error = outcome.expect("the call ended").unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transport, "{error:?}");

@@ -28,7 +28,10 @@ pub const SESSION_PATH: &str =
     "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession";
 
 /// Where the plain mock servers accept renegotiations.
-pub const RENEGOTIATIONS_PATH: &str = "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession/renegotiations";
+pub const RENEGOTIATIONS_PATH: &str = concat!(
+    "/ucwa/v1/applications/192/communication/conversations/137/audioVideo/audioVideoSession",
+    "/renegotiations"
+);
 
 /// A client for the fake server, and a handle on its session.
 pub async fn fake_session(server: &FakeUcwa) -> (Client, Session) {
