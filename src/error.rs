@@ -545,7 +545,9 @@ impl RetryAfter {
     /// Parses the header value; `None` when it is neither form.
     pub fn parse(value: &str) -> Option<Self> {
         let value = value.trim();
-        if let Ok(seconds) = value.parse::<u64>() {
+        if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+            // Seconds too many for 64 bits still mean "a very long time", not "no wait".
+            let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
             return Some(RetryAfter::Delay(Duration::from_secs(seconds)));
         }
         httpdate::parse_http_date(value).ok().map(RetryAfter::At)
@@ -636,6 +638,10 @@ mod tests {
         assert!(matches!(past, RetryAfter::At(_)));
         assert_eq!(past.delay(), Duration::ZERO);
         assert_eq!(RetryAfter::parse("soon"), None);
+        assert_eq!(
+            RetryAfter::parse(&"9".repeat(30)),
+            Some(RetryAfter::Delay(Duration::from_secs(u64::MAX)))
+        );
     }
 
     #[test]

@@ -125,7 +125,8 @@ impl RetryPolicy {
 /// retried after a timeout: the server may have it still.
 fn is_retryable(error: &Error, changes: bool) -> bool {
     match error.kind() {
-        ErrorKind::Transport => true,
+        // Too many redirects is the server's doing, and would be again.
+        ErrorKind::Transport => !matches!(error, Error::Transport(source) if source.is_redirect()),
         ErrorKind::Timeout => !changes,
         _ => error
             .status()

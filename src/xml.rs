@@ -165,12 +165,13 @@ fn to_resource(element: &Element) -> Resource {
                 }
             }
             "property" => {
-                if let Some(name) = child.attribute("name") {
+                // `_links` and `_embedded` name the JSON form's members, never a property.
+                if let Some(name) = child.attribute("name").filter(|name| !is_member(name)) {
                     properties.insert(name.to_owned(), Value::String(child.text.trim().to_owned()));
                 }
             }
             "propertyList" => {
-                if let Some(name) = child.attribute("name") {
+                if let Some(name) = child.attribute("name").filter(|name| !is_member(name)) {
                     let items = child
                         .children_named("item")
                         .map(|item| Value::String(item.text.trim().to_owned()))
@@ -197,6 +198,10 @@ fn to_resource(element: &Element) -> Resource {
             .or_insert_with(|| Value::String(rel.to_owned()));
     }
     Resource::from_parts(links, embedded, properties)
+}
+
+fn is_member(name: &str) -> bool {
+    name == "_links" || name == "_embedded"
 }
 
 fn to_link(element: &Element, href: &str) -> Link {

@@ -290,7 +290,7 @@ async fn a_certificate_from_a_trusted_root_renegotiates_over_https() {
 }
 
 #[tokio::test]
-async fn the_host_name_localhost_is_verified_too() {
+async fn a_certificate_for_localhost_is_accepted_at_localhost() {
     let authority = Authority::new("ucwa test authority");
     let (certificate, key) = authority.issue(&["localhost"], Validity::Current);
     let (port, seen) = https_server(certificate, key).await;
