@@ -6,6 +6,8 @@
 //! starts three renegotiations from the far end, so `cargo run --example answer_bot` works
 //! anywhere and exits once it has answered them. Run with `--help` for the flags.
 
+mod common;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -117,13 +119,7 @@ struct Plan {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    common::init_logging();
 
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
@@ -148,7 +144,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::debug!(error = ?error, "the bot stopped");
-            println!("{}", error_json(&error));
+            println!("{}", common::error_json(&error));
             ExitCode::from(1)
         }
     }
@@ -328,26 +324,6 @@ async fn respond(incoming: &IncomingRenegotiation, reply: &Reply) -> Result<Opti
     })))
 }
 
-fn error_json(error: &Error) -> Value {
-    let service = error.service();
-    json!({
-        "error": {
-            "kind": error.kind().as_str(),
-            "status": error.status().map(|status| status.as_u16()),
-            "code": service.and_then(|service| service.code.as_ref()).map(|code| code.as_str()),
-            "subcode": service
-                .and_then(|service| service.subcode.as_ref())
-                .map(|subcode| subcode.as_str()),
-            "message": match service {
-                Some(service) => service.message.clone(),
-                None => Some(error.to_string()),
-            },
-            "rel": error.rel(),
-            "retry_after_secs": error.retry_after().map(|delay| delay.as_secs()),
-        }
-    })
-}
-
 /// Parses the flags; `Ok(None)` asks for the usage text.
 fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut args = Args::default();
@@ -365,16 +341,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, Str
                 args.format = value()?.parse().map_err(|error: Error| error.to_string())?;
             }
             "--allow-http" => args.allow_http = true,
-            "--timeout" => {
-                let text = value()?;
-                let timeout = text
-                    .parse()
-                    .ok()
-                    .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-                    .filter(|timeout| !timeout.is_zero())
-                    .ok_or_else(|| format!("--timeout wants a positive number, not {text:?}"))?;
-                args.timeout = Some(timeout);
-            }
+            "--timeout" => args.timeout = Some(common::timeout(&value()?)?),
             "--answer" | "--dismiss" if args.response.is_some() => {
                 return Err("--answer and --dismiss exclude each other".into());
             }

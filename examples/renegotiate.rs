@@ -4,6 +4,8 @@
 //! `cargo run --example renegotiate` works anywhere. With `--session URL` it talks to a real
 //! server. Run with `--help` for the flags.
 
+mod common;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -64,13 +66,7 @@ enum FollowUp {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    common::init_logging();
 
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
@@ -95,7 +91,7 @@ async fn main() -> ExitCode {
         }
         Err(error) => {
             tracing::debug!(error = ?error, "renegotiation failed");
-            println!("{}", error_json(&error));
+            println!("{}", common::error_json(&error));
             ExitCode::from(1)
         }
     }
@@ -217,26 +213,6 @@ fn renegotiation_json(
     }))
 }
 
-fn error_json(error: &Error) -> Value {
-    let service = error.service();
-    json!({
-        "error": {
-            "kind": error.kind().as_str(),
-            "status": error.status().map(|status| status.as_u16()),
-            "code": service.and_then(|service| service.code.as_ref()).map(|code| code.as_str()),
-            "subcode": service
-                .and_then(|service| service.subcode.as_ref())
-                .map(|subcode| subcode.as_str()),
-            "message": match service {
-                Some(service) => service.message.clone(),
-                None => Some(error.to_string()),
-            },
-            "rel": error.rel(),
-            "retry_after_secs": error.retry_after().map(|delay| delay.as_secs()),
-        }
-    })
-}
-
 /// Parses the flags; `Ok(None)` asks for the usage text.
 fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut args = Args::default();
@@ -251,16 +227,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Option<Args>, Str
                 let id = OperationId::new(value()?).map_err(|error| error.to_string())?;
                 args.operation_id = Some(id);
             }
-            "--timeout" => {
-                let text = value()?;
-                let timeout = text
-                    .parse()
-                    .ok()
-                    .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-                    .filter(|timeout| !timeout.is_zero())
-                    .ok_or_else(|| format!("--timeout wants a positive number, not {text:?}"))?;
-                args.timeout = Some(timeout);
-            }
+            "--timeout" => args.timeout = Some(common::timeout(&value()?)?),
             "--format" => {
                 args.format = value()?.parse().map_err(|error: Error| error.to_string())?;
             }
