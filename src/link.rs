@@ -159,7 +159,7 @@ impl<'de> Visitor<'de> for LinksVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Links, A::Error> {
         let mut links = Links::default();
         while let Some(rel) = map.next_key::<String>()? {
-            let OneOrMany(found) = map.next_value()?;
+            let OneOrMany(found) = map.next_value::<OneOrMany<Link>>()?;
             match links.0.entry(rel) {
                 Entry::Vacant(entry) => {
                     entry.insert(found);
@@ -171,35 +171,36 @@ impl<'de> Visitor<'de> for LinksVisitor {
     }
 }
 
-/// One link object or an array of them.
-struct OneOrMany(Vec<Link>);
+/// One object or an array of them: how HAL writes a rel that may repeat, for links and
+/// embedded resources alike.
+pub(crate) struct OneOrMany<T>(pub(crate) Vec<T>);
 
-impl<'de> Deserialize<'de> for OneOrMany {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OneOrManyVisitor;
+        struct OneOrManyVisitor<T>(std::marker::PhantomData<T>);
 
-        impl<'de> Visitor<'de> for OneOrManyVisitor {
-            type Value = OneOrMany;
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrManyVisitor<T> {
+            type Value = OneOrMany<T>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a link object or an array of link objects")
+                f.write_str("an object or an array of objects")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OneOrMany, A::Error> {
-                let link = Link::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(OneOrMany(vec![link]))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OneOrMany<T>, A::Error> {
+                let one = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(OneOrMany(vec![one]))
             }
 
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
-                let mut links = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
-                while let Some(link) = seq.next_element()? {
-                    links.push(link);
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany<T>, A::Error> {
+                let mut all = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+                while let Some(one) = seq.next_element()? {
+                    all.push(one);
                 }
-                Ok(OneOrMany(links))
+                Ok(OneOrMany(all))
             }
         }
 
-        deserializer.deserialize_any(OneOrManyVisitor)
+        deserializer.deserialize_any(OneOrManyVisitor(std::marker::PhantomData))
     }
 }
 

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::link::Key;
+use crate::link::{Key, OneOrMany};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -173,7 +173,7 @@ impl<'de> Deserialize<'de> for Embedded {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Embedded, A::Error> {
                 let mut embedded = BTreeMap::new();
                 while let Some(rel) = map.next_key::<String>()? {
-                    let OneOrMany(found) = map.next_value()?;
+                    let OneOrMany(found) = map.next_value::<OneOrMany<Resource>>()?;
                     embedded.insert(rel, found);
                 }
                 Ok(Embedded(embedded))
@@ -181,38 +181,6 @@ impl<'de> Deserialize<'de> for Embedded {
         }
 
         deserializer.deserialize_map(EmbeddedVisitor)
-    }
-}
-
-struct OneOrMany(Vec<Resource>);
-
-impl<'de> Deserialize<'de> for OneOrMany {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OneOrManyVisitor;
-
-        impl<'de> Visitor<'de> for OneOrManyVisitor {
-            type Value = OneOrMany;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a resource or an array of resources")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OneOrMany, A::Error> {
-                let resource =
-                    Resource::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(OneOrMany(vec![resource]))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
-                let mut all = Vec::new();
-                while let Some(resource) = seq.next_element()? {
-                    all.push(resource);
-                }
-                Ok(OneOrMany(all))
-            }
-        }
-
-        deserializer.deserialize_any(OneOrManyVisitor)
     }
 }
 
