@@ -48,7 +48,10 @@ pub fn sdp(seed: u32) -> String {
 }
 
 /// A UCWA error body, as a 409 carries it.
-#[allow(dead_code, reason = "each program that includes this file uses part of it")]
+#[allow(
+    dead_code,
+    reason = "each program that includes this file uses part of it"
+)]
 pub const ERROR_BODY: &[u8] = concat!(
     r#"{"code":"Conflict","subcode":"AlreadyExists","#,
     r#""message":"The requested resource already exists. Please wait and try again.","#,
