@@ -145,7 +145,15 @@ impl Challenge {
         let mut challenges: Vec<Challenge> = Vec::new();
         loop {
             parser.skip_separators();
-            let Some(word) = parser.token() else { break };
+            // A quoted string where a token belongs is skipped whole, not taken as the end.
+            if parser.peek() == Some(b'"') {
+                let _ = parser.value();
+                continue;
+            }
+            if parser.peek().is_none() {
+                break;
+            }
+            let Some(word) = parser.token() else { continue };
             parser.skip_spaces();
             if parser.peek() == Some(b'=') {
                 // `word=value` continues the current challenge's parameters.
