@@ -12,12 +12,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::Target;
 use futures::StreamExt;
 use serde_json::{Value, json};
-use ucwa::testing::FakeUcwa;
 use ucwa::{
-    Application, ApplicationSpec, ChannelEvent, Client, DeclineReason, Direction, Error,
-    EventChannel, Format, IncomingRenegotiation,
+    ChannelEvent, Client, DeclineReason, Direction, Error, EventChannel, Format,
+    IncomingRenegotiation,
 };
 
 const USAGE: &str = "\
@@ -84,12 +84,6 @@ struct Args {
     format: Format,
     response: Option<Response>,
     count: Option<u64>,
-}
-
-#[derive(Debug, Clone)]
-enum Target {
-    Application(String),
-    Applications(String),
 }
 
 #[derive(Debug)]
@@ -188,43 +182,15 @@ fn plan(args: Args) -> Result<Plan, String> {
 }
 
 async fn run(plan: Plan) -> Result<(), Error> {
+    let connection = common::Connection {
+        server: plan.server,
+        allow_http: plan.allow_http,
+        timeout: plan.timeout,
+        format: plan.format,
+    };
+    let agent = concat!("ucwa-answer-bot/", env!("CARGO_PKG_VERSION"));
     // The fake server must outlive every request, so it is held here.
-    let (fake, builder, target) = match plan.server {
-        Some((target, token)) => {
-            let url = match &target {
-                Target::Application(url) | Target::Applications(url) => url.clone(),
-            };
-            let builder = Client::builder()
-                .origin(url)
-                .token(token)
-                .allow_http(plan.allow_http);
-            (None, builder, target)
-        }
-        None => {
-            let fake = FakeUcwa::start().await;
-            let builder = fake.client_builder();
-            let target = Target::Applications(fake.applications_url());
-            (Some(fake), builder, target)
-        }
-    };
-    let builder = match plan.timeout {
-        Some(timeout) => builder.timeout(timeout),
-        None => builder,
-    }
-    .format(plan.format);
-
-    let client = builder.build()?;
-    let application = match &target {
-        Target::Application(url) => Application::from_url(&client, url).await?,
-        Target::Applications(url) => {
-            let spec = ApplicationSpec::new(
-                concat!("ucwa-answer-bot/", env!("CARGO_PKG_VERSION")),
-                uuid::Uuid::new_v4().to_string(),
-                "en-US",
-            );
-            Application::create(&client, url, spec).await?
-        }
-    };
+    let (fake, client, application) = common::open_application(connection, agent).await?;
     let mut count = plan.count;
     if let Some(fake) = &fake {
         for (operation_id, embed) in FAR_END_RENEGOTIATIONS {

@@ -10,12 +10,11 @@ mod common;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use common::Target;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use ucwa::testing::FakeUcwa;
-use ucwa::{
-    Application, ApplicationSpec, ChannelEvent, Client, Error, Event, EventChannel, Format,
-};
+use ucwa::{ChannelEvent, Error, Event, EventChannel, Format};
 
 const USAGE: &str = "\
 usage: events [--application URL | --applications URL] [--token TOKEN]
@@ -44,12 +43,6 @@ struct Args {
     timeout: Option<Duration>,
     format: Format,
     count: Option<u64>,
-}
-
-#[derive(Debug, Clone)]
-enum Target {
-    Application(String),
-    Applications(String),
 }
 
 #[tokio::main]
@@ -106,43 +99,15 @@ fn server(args: &mut Args) -> Result<Option<(Target, String)>, String> {
 /// Reads the events of the application at `server` (a target and its token), or of the
 /// embedded server's when it is `None`.
 async fn run(server: Option<(Target, String)>, args: Args) -> Result<(), Error> {
+    let connection = common::Connection {
+        server,
+        allow_http: args.allow_http,
+        timeout: args.timeout,
+        format: args.format,
+    };
+    let agent = concat!("ucwa-events/", env!("CARGO_PKG_VERSION"));
     // The fake server must outlive every request, so it is held here.
-    let (fake, builder, target) = match server {
-        Some((target, token)) => {
-            let url = match &target {
-                Target::Application(url) | Target::Applications(url) => url.clone(),
-            };
-            let builder = Client::builder()
-                .origin(url)
-                .token(token)
-                .allow_http(args.allow_http);
-            (None, builder, target)
-        }
-        None => {
-            let fake = FakeUcwa::start().await;
-            let builder = fake.client_builder();
-            let target = Target::Applications(fake.applications_url());
-            (Some(fake), builder, target)
-        }
-    };
-    let builder = match args.timeout {
-        Some(timeout) => builder.timeout(timeout),
-        None => builder,
-    }
-    .format(args.format);
-
-    let client = builder.build()?;
-    let application = match &target {
-        Target::Application(url) => Application::from_url(&client, url).await?,
-        Target::Applications(url) => {
-            let spec = ApplicationSpec::new(
-                concat!("ucwa-events/", env!("CARGO_PKG_VERSION")),
-                uuid::Uuid::new_v4().to_string(),
-                "en-US",
-            );
-            Application::create(&client, url, spec).await?
-        }
-    };
+    let (fake, _client, application) = common::open_application(connection, agent).await?;
     let mut count = args.count;
     if let Some(fake) = &fake {
         count = count.or(Some(queue_sample_events(fake)));
